@@ -1,0 +1,40 @@
+// backend/buffer_plan.h - where every value of the graph lives at run time.
+//
+// Token ids, raw weights and prepared weights come from tables the host
+// passes; kv_append values are slices of the KV cache; the returned logits
+// go straight to the caller's buffer; every other value gets an offset in
+// the activation arena. Offsets come from the memory-planning pass when it
+// ran (node attribute arena_offset, module attribute arena_bytes); otherwise
+// each value gets its own region (no reuse), which is what -O0 means.
+#pragma once
+
+#include "ir/ir.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace gpt2c::backend {
+
+enum class Storage { Tokens, RawWeight, Prepared, KvCache, Arena, Logits };
+
+struct BufferLocation {
+    Storage storage = Storage::Arena;
+    int64_t index = 0;   // RawWeight / Prepared: table index; Arena: byte offset; KvCache: float offset
+};
+
+struct BufferPlan {
+    std::vector<BufferLocation> location;  // per node
+    std::vector<int> raw_weights;          // node index of raw_weights[i]
+    std::vector<int> prepared;             // node index of prepared[i]
+    int64_t arena_bytes = 0;
+    int64_t kv_cache_floats = 0;  // [n_layer][k, v][n_positions][n_embd]
+};
+
+constexpr int64_t kArenaAlignment = 64;
+
+BufferPlan plan_buffers(const ir::Module& module);
+
+// Bytes a node's value needs with every runtime symbol at its bound.
+int64_t max_value_bytes(const ir::Module& module, int node);
+
+}  // namespace gpt2c::backend

@@ -1,0 +1,123 @@
+// backend/kernel_call.cpp - maps each IR op to its kernel's arguments.
+#include "backend/kernel_call.h"
+
+#include "ir/verifier.h"
+#include "support/error.h"
+
+namespace gpt2c::backend {
+
+using ir::OpKind;
+
+Scalar Scalar::of(ir::Dim d) {
+    switch (d.kind) {
+    case ir::Dim::Kind::Const: return integer(d.value);
+    case ir::Dim::Kind::T: return {Kind::T};
+    case ir::Dim::Kind::S: return {Kind::S};
+    case ir::Dim::Kind::L: return {Kind::L};
+    }
+    return integer(0);
+}
+
+int64_t activation_code(const std::string& name) {
+    if (name.empty() || name == "none") return 0;
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return 1;
+    if (name == "gelu") return 2;
+    if (name == "relu") return 3;
+    if (name == "quick_gelu") return 4;
+    if (name == "silu") return 5;
+    fail("backend: unknown activation \"{}\"", name);
+}
+
+namespace {
+
+int64_t layout_code(const std::string& layout) {
+    if (layout == "kn") return 0;
+    if (layout == "nk") return 1;
+    if (layout == "panels") return 2;
+    fail("backend: unknown weight layout \"{}\"", layout);
+}
+
+// [d0, d1, d2] view of an elementwise operand (rank 2 -> [1, d0, d1]).
+std::vector<Scalar> three_dims(const ir::TensorType& type) {
+    std::vector<Scalar> dims;
+    for (size_t i = type.dims.size(); i < 3; ++i) dims.push_back(Scalar::integer(1));
+    for (ir::Dim d : type.dims) dims.push_back(Scalar::of(d));
+    return dims;
+}
+
+}  // namespace
+
+KernelCall describe_kernel_call(const ir::Module& m, int index) {
+    const ir::Node& n = m.nodes[index];
+    auto op = [&](int i) { return n.operands[i]; };
+    auto dim = [&](int operand, int d) { return Scalar::of(m.nodes[op(operand)].type.dims[d]); };
+    auto I = Scalar::integer;
+    const Scalar T{Scalar::Kind::T}, S{Scalar::Kind::S}, L{Scalar::Kind::L}, past{Scalar::Kind::Past};
+    const int64_t C = m.int_attr("n_embd");
+
+    switch (n.kind) {
+    case OpKind::Embed: return {"embed", {op(0), op(1), op(2), index}, {T, dim(1, 1), past}};
+    case OpKind::LayerNorm:
+        return {"layer_norm", {op(0), op(1), op(2), index}, {dim(0, 0), dim(0, 1), I(1), Scalar::real(n.float_attr("eps"))}};
+    case OpKind::Normalize:
+        return {"layer_norm", {op(0), -1, -1, index}, {dim(0, 0), dim(0, 1), I(0), Scalar::real(n.float_attr("eps"))}};
+    case OpKind::Linear: {
+        ir::Epilogue e = ir::parse_epilogue(n);
+        ir::LinearDims d = ir::linear_dims(m, n);
+        std::string layout = n.str_attr_or("w_layout", "kn");
+        int64_t nr = layout == "panels" ? m.nodes[op(1)].type.dims[2].value : 1;
+        int next = 2;
+        int bias = e.bias ? op(next++) : -1;
+        int residual = e.residual ? op(next++) : -1;
+        return {"linear", {op(0), op(1), bias, residual, index},
+                {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(e.bias), I(activation_code(e.activation)),
+                 I(e.residual)}};
+    }
+    case OpKind::Activation: {
+        auto s = three_dims(n.type);
+        s.push_back(I(activation_code(n.str_attr("fn"))));
+        return {"activation", {op(0), index}, s};
+    }
+    case OpKind::Add: return {"add", {op(0), op(1), index}, three_dims(n.type)};
+    case OpKind::Scale: {
+        auto s = three_dims(n.type);
+        s.push_back(Scalar::real(n.float_attr("factor")));
+        return {"scale", {op(0), index}, s};
+    }
+    case OpKind::Softmax: return {"softmax", {op(0), index}, three_dims(n.type)};
+    case OpKind::KvAppend:
+        return {"kv_append", {op(0), index}, {T, I(C), I(n.str_attr("part") == "v" ? 1 : 0), past}};
+    case OpKind::AttnScores: return {"attn_scores", {op(0), op(1), index}, {T, S, I(C), I(n.int_attr("n_head"))}};
+    case OpKind::CausalMask: return {"causal_mask", {op(0), index}, {dim(0, 0), T, S, past}};
+    case OpKind::AttnValues: return {"attn_values", {op(0), op(1), index}, {T, S, I(C), I(n.int_attr("n_head"))}};
+    case OpKind::Attention:
+        return {"attention", {op(0), op(1), op(2), index},
+                {T, S, I(C), I(n.int_attr("n_head")), past, Scalar::real(n.float_attr("scale"))}};
+    case OpKind::TakeLast: return {"take_last", {op(0), index}, {T, L, dim(0, 1)}};
+    case OpKind::FoldLnWeight: {
+        std::string layout = n.str_attr("w_layout");
+        const auto& w = m.nodes[op(0)].type.dims;
+        int64_t k = layout == "kn" ? w[0].value : w[1].value, nn = layout == "kn" ? w[1].value : w[0].value;
+        return {"fold_ln_weight", {op(0), op(1), index}, {I(k), I(nn), I(layout_code(layout))}};
+    }
+    case OpKind::FoldLnBias: {
+        std::string layout = n.str_attr("w_layout");
+        const auto& w = m.nodes[op(0)].type.dims;
+        int64_t k = layout == "kn" ? w[0].value : w[1].value, nn = layout == "kn" ? w[1].value : w[0].value;
+        bool has_bias = n.operands.size() == 3;
+        return {"fold_ln_bias", {op(0), op(1), has_bias ? op(2) : -1, index},
+                {I(k), I(nn), I(layout_code(layout)), I(has_bias)}};
+    }
+    case OpKind::PackWeight: {
+        std::string layout = n.str_attr("w_layout");
+        const auto& w = m.nodes[op(0)].type.dims;
+        int64_t k = layout == "kn" ? w[0].value : w[1].value, nn = layout == "kn" ? w[1].value : w[0].value;
+        return {"pack_weight", {op(0), index}, {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr"))}};
+    }
+    case OpKind::Input:
+    case OpKind::Weight: break;
+    }
+    fail("backend: %{} ({}) has no kernel", n.name, ir::op_info(n.kind).name);
+}
+
+}  // namespace gpt2c::backend

@@ -1,0 +1,153 @@
+// backend/kernels/attention.cpp - the KV cache and causal multi-head attention, unfused and fused.
+//
+// qkv rows hold [q | k | v], each C = H * D wide, head h in columns h*D..h*D+D.
+// The layer's cache holds keys then values, each [n_positions, C]; rows
+// 0..S-1 are in use after this call's append.
+#include "kernel_abi.h"
+
+#include <math.h>
+
+// p: qkv [T,3C], cache part [n_positions, C]. Writes rows past..past+T-1.
+GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t C, int64_t part, int64_t past) {
+    return T;
+}
+GPT2C_KERNEL void gpt2c_k_kv_append(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t C,
+                                    int64_t part, int64_t past) {
+    const float* qkv = (const float*)a->p[0];
+    float* cache = (float*)a->p[1];
+    for (int64_t t = begin; t < end; ++t) {
+        const float* src = qkv + t * 3 * C + (1 + part) * C;
+        float* dst = cache + (past + t) * C;
+        for (int64_t c = 0; c < C; ++c) dst[c] = src[c];
+    }
+}
+
+// p: qkv [T,3C], keys [S,C], out [H,T,S]. One task per (head, row).
+GPT2C_KERNEL int64_t gpt2c_k_attn_scores_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H) {
+    return H * T;
+}
+GPT2C_KERNEL void gpt2c_k_attn_scores(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                      int64_t H) {
+    const float* qkv = (const float*)a->p[0];
+    const float* keys = (const float*)a->p[1];
+    float* out = (float*)a->p[2];
+    const int64_t D = C / H;
+    for (int64_t task = begin; task < end; ++task) {
+        int64_t h = task / T, t = task % T;
+        const float* q = qkv + t * 3 * C + h * D;
+        for (int64_t s = 0; s < S; ++s) {
+            const float* k = keys + s * C + h * D;
+            float acc = 0.0f;
+            for (int64_t d = 0; d < D; ++d) acc += q[d] * k[d];
+            out[(h * T + t) * S + s] = acc;
+        }
+    }
+}
+
+// p: x [H,T,S], out [H,T,S]: -inf above the causal diagonal (s > past + t).
+GPT2C_KERNEL int64_t gpt2c_k_causal_mask_tasks(const KernelArgs* a, int64_t H, int64_t T, int64_t S, int64_t past) {
+    return H * T;
+}
+GPT2C_KERNEL void gpt2c_k_causal_mask(const KernelArgs* a, int64_t begin, int64_t end, int64_t H, int64_t T, int64_t S,
+                                      int64_t past) {
+    const float* x = (const float*)a->p[0];
+    float* out = (float*)a->p[1];
+    for (int64_t row = begin; row < end; ++row) {
+        int64_t t = row % T;
+        for (int64_t s = 0; s < S; ++s) out[row * S + s] = s > past + t ? -INFINITY : x[row * S + s];
+    }
+}
+
+// p: x [d0,d1,d2], out [d0,d1,d2]: softmax over d2.
+GPT2C_KERNEL int64_t gpt2c_k_softmax_tasks(const KernelArgs* a, int64_t d0, int64_t d1, int64_t d2) { return d0 * d1; }
+GPT2C_KERNEL void gpt2c_k_softmax(const KernelArgs* a, int64_t begin, int64_t end, int64_t d0, int64_t d1, int64_t d2) {
+    const int64_t cols = d2;
+    const float* x = (const float*)a->p[0];
+    float* out = (float*)a->p[1];
+    for (int64_t r = begin; r < end; ++r) {
+        const float* xr = x + r * cols;
+        float* yr = out + r * cols;
+        float max = -INFINITY;
+        for (int64_t c = 0; c < cols; ++c) max = xr[c] > max ? xr[c] : max;
+        float sum = 0.0f;
+        for (int64_t c = 0; c < cols; ++c) {
+            yr[c] = expf(xr[c] - max);
+            sum += yr[c];
+        }
+        float inv = 1.0f / sum;
+        for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
+    }
+}
+
+// p: probs [H,T,S], values [S,C], out [T,C]. One task per (row, head).
+GPT2C_KERNEL int64_t gpt2c_k_attn_values_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H) {
+    return T * H;
+}
+GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                      int64_t H) {
+    const float* probs = (const float*)a->p[0];
+    const float* values = (const float*)a->p[1];
+    float* out = (float*)a->p[2];
+    const int64_t D = C / H;
+    for (int64_t task = begin; task < end; ++task) {
+        int64_t t = task / H, h = task % H;
+        float* o = out + t * C + h * D;
+        for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+        const float* p = probs + (h * T + t) * S;
+        for (int64_t s = 0; s < S; ++s) {
+            const float* v = values + s * C + h * D;
+            for (int64_t d = 0; d < D; ++d) o[d] += p[s] * v[d];
+        }
+    }
+}
+
+// Fused attention: p: qkv [T,3C], keys [S,C], values [S,C], out [T,C].
+// Online softmax over tiles of keys: a running max and sum rescale the
+// partial output, so scores are never materialized. One task per (row, head).
+static const int64_t kKeyTile = 64;
+
+GPT2C_KERNEL int64_t gpt2c_k_attention_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
+                                             int64_t past, float scale) {
+    return T * H;
+}
+GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                    int64_t H, int64_t past, float scale) {
+    const float* qkv = (const float*)a->p[0];
+    const float* keys = (const float*)a->p[1];
+    const float* values = (const float*)a->p[2];
+    float* out = (float*)a->p[3];
+    const int64_t D = C / H;
+    float scores[kKeyTile];
+    for (int64_t task = begin; task < end; ++task) {
+        int64_t t = task / H, h = task % H;
+        const float* q = qkv + t * 3 * C + h * D;
+        float* o = out + t * C + h * D;
+        for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+        float running_max = -INFINITY, running_sum = 0.0f;
+        int64_t visible = past + t + 1;  // causal: keys 0..past+t
+        for (int64_t s0 = 0; s0 < visible; s0 += kKeyTile) {
+            int64_t n = visible - s0 < kKeyTile ? visible - s0 : kKeyTile;
+            float tile_max = -INFINITY;
+            for (int64_t j = 0; j < n; ++j) {
+                const float* k = keys + (s0 + j) * C + h * D;
+                float acc = 0.0f;
+                for (int64_t d = 0; d < D; ++d) acc += q[d] * k[d];
+                scores[j] = acc * scale;
+                tile_max = scores[j] > tile_max ? scores[j] : tile_max;
+            }
+            float new_max = tile_max > running_max ? tile_max : running_max;
+            float correction = expf(running_max - new_max);
+            running_sum *= correction;
+            for (int64_t d = 0; d < D; ++d) o[d] *= correction;
+            for (int64_t j = 0; j < n; ++j) {
+                float p = expf(scores[j] - new_max);
+                running_sum += p;
+                const float* v = values + (s0 + j) * C + h * D;
+                for (int64_t d = 0; d < D; ++d) o[d] += p * v[d];
+            }
+            running_max = new_max;
+        }
+        float inv = 1.0f / running_sum;
+        for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+    }
+}

@@ -1,0 +1,60 @@
+// backend/kernels/elementwise.cpp - embedding, residual add, activation, scale, row copies.
+#include "activation_math.h"
+
+// p: tokens i32[T], wte [V,C], wpe [P,C], out [T,C]. One task per row.
+GPT2C_KERNEL int64_t gpt2c_k_embed_tasks(const KernelArgs* a, int64_t rows, int64_t C, int64_t past) { return rows; }
+GPT2C_KERNEL void gpt2c_k_embed(const KernelArgs* a, int64_t begin, int64_t end, int64_t rows, int64_t C,
+                                int64_t past) {
+    const int32_t* tokens = (const int32_t*)a->p[0];
+    const float* wte = (const float*)a->p[1];
+    const float* wpe = (const float*)a->p[2];
+    float* out = (float*)a->p[3];
+    for (int64_t i = begin; i < end; ++i) {
+        const float* e = wte + (int64_t)tokens[i] * C;
+        const float* p = wpe + (past + i) * C;
+        for (int64_t c = 0; c < C; ++c) out[i * C + c] = e[c] + p[c];
+    }
+}
+
+// Elementwise kernels see their operands as [d0, d1, d2] (rank 2 is [1, d0, d1])
+// and run one task per row of d2 elements.
+
+// p: x, y, out.
+GPT2C_KERNEL int64_t gpt2c_k_add_tasks(const KernelArgs* a, int64_t d0, int64_t d1, int64_t d2) { return d0 * d1; }
+GPT2C_KERNEL void gpt2c_k_add(const KernelArgs* a, int64_t begin, int64_t end, int64_t d0, int64_t d1, int64_t d2) {
+    const float* x = (const float*)a->p[0];
+    const float* y = (const float*)a->p[1];
+    float* out = (float*)a->p[2];
+    for (int64_t i = begin * d2; i < end * d2; ++i) out[i] = x[i] + y[i];
+}
+
+// p: x, out.
+GPT2C_KERNEL int64_t gpt2c_k_activation_tasks(const KernelArgs* a, int64_t d0, int64_t d1, int64_t d2, int64_t act) {
+    return d0 * d1;
+}
+GPT2C_KERNEL void gpt2c_k_activation(const KernelArgs* a, int64_t begin, int64_t end, int64_t d0, int64_t d1,
+                                     int64_t d2, int64_t act) {
+    const float* x = (const float*)a->p[0];
+    float* out = (float*)a->p[1];
+    for (int64_t i = begin * d2; i < end * d2; ++i) out[i] = apply_activation(x[i], act);
+}
+
+// p: x, out.
+GPT2C_KERNEL int64_t gpt2c_k_scale_tasks(const KernelArgs* a, int64_t d0, int64_t d1, int64_t d2, float factor) {
+    return d0 * d1;
+}
+GPT2C_KERNEL void gpt2c_k_scale(const KernelArgs* a, int64_t begin, int64_t end, int64_t d0, int64_t d1, int64_t d2,
+                                float factor) {
+    const float* x = (const float*)a->p[0];
+    float* out = (float*)a->p[1];
+    for (int64_t i = begin * d2; i < end * d2; ++i) out[i] = x[i] * factor;
+}
+
+// p: x [T,C], out [L,C]: the last L rows.
+GPT2C_KERNEL int64_t gpt2c_k_take_last_tasks(const KernelArgs* a, int64_t T, int64_t L, int64_t C) { return L; }
+GPT2C_KERNEL void gpt2c_k_take_last(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t L,
+                                    int64_t C) {
+    const float* x = (const float*)a->p[0] + (T - L) * C;
+    float* out = (float*)a->p[1];
+    for (int64_t i = begin * C; i < end * C; ++i) out[i] = x[i];
+}

@@ -1,0 +1,42 @@
+// backend/kernels/kernel_abi.h - how generated code calls a kernel.
+//
+// Kernels are ordinary C++ compiled to LLVM bitcode at build time and linked
+// into every generated module (the Glow "libjit" idea). Each kernel NAME has
+//   int64_t gpt2c_k_NAME_tasks(const KernelArgs*, scalars...)  -- units of parallel work
+//   void    gpt2c_k_NAME(const KernelArgs*, int64_t begin, int64_t end, scalars...)
+// The code generator calls them with compile-time constants wherever the
+// graph knows a value, so after inlining each call site is a kernel
+// specialized for its shapes. Buffers travel in `p`; the runtime sizes
+// (T, S, past, L) travel in the struct so a task function can read them.
+// A task's results never depend on which other tasks share its thread.
+#pragma once
+
+#include <stdint.h>
+
+struct KernelArgs {
+    void* p[6];
+    int64_t T;     // tokens in this call
+    int64_t S;     // past + T: rows of the KV cache in use
+    int64_t L;     // rows that need logits
+    int64_t past;  // tokens already in the KV cache
+};
+
+// Activation codes shared with backend/codegen.cpp.
+enum KernelActivation : int64_t {
+    kActNone = 0,
+    kActGeluTanh = 1,  // gelu_new, gelu_pytorch_tanh, gelu_fast
+    kActGeluErf = 2,   // gelu
+    kActRelu = 3,
+    kActQuickGelu = 4,
+    kActSilu = 5,
+};
+
+// Weight layouts shared with backend/codegen.cpp.
+enum KernelLayout : int64_t {
+    kLayoutKN = 0,      // [K, N]: Conv1D, y = x W
+    kLayoutNK = 1,      // [N, K]: nn.Linear / tied LM head, y = x W^T
+    kLayoutPanels = 2,  // [ceil(N/nr), K, nr]: see pack_weight
+};
+
+#define GPT2C_KERNEL extern "C" __attribute__((used))
+#define GPT2C_INLINE static inline __attribute__((always_inline))

@@ -1,0 +1,56 @@
+// backend/linker.cpp - runs `cc -shared` (no shell) and reports its output on failure.
+#include "backend/linker.h"
+
+#include "support/error.h"
+#include "support/files.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <vector>
+
+extern char** environ;
+
+namespace gpt2c::backend {
+
+void link_shared_library(const std::string& object_path, const std::string& output_path) {
+    const char* env = std::getenv("GPT2C_CC");
+    std::string driver = env && *env ? env : GPT2C_DEFAULT_LINKER_DRIVER;
+    std::string log_path = output_path + ".link.log";
+    // -lm: the kernels call tanhf/expf/erff. The library exports only the query symbol.
+    std::vector<std::string> argv_strings = {driver, "-shared", "-o", output_path, object_path, "-lm",
+                                             "-Wl,-z,noexecstack", "-Wl,--as-needed", "-Wl,-O1"};
+    std::vector<char*> argv;
+    for (auto& s : argv_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, driver.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+        ::unlink(log_path.c_str());
+        fail("cannot run the linker driver '{}' (set GPT2C_CC to a C compiler): {}", driver, std::strerror(rc));
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    std::string log;
+    try {
+        log = read_file(log_path);
+    } catch (const Error&) {}
+    ::unlink(log_path.c_str());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        ::unlink(output_path.c_str());
+        fail("linking {} with '{}' failed:\n{}", output_path, driver, log);
+    }
+}
+
+}  // namespace gpt2c::backend

@@ -1,0 +1,77 @@
+/* gpt2c/abi.h - the binary interface between a gpt2c-compiled model library and its host.
+ *
+ * A compiled library exports exactly one symbol, gpt2c_library_query. The
+ * host (libgpt2c_runtime, or any program) calls it with the ABI version it
+ * speaks; the library returns its descriptor, or NULL when it speaks another
+ * version. Everything else (metadata, entry points) comes through the
+ * descriptor, so adding a function never changes the symbol table.
+ *
+ * The library allocates nothing and creates no threads: the host passes the
+ * weights, the KV cache, the activation arena and a parallel_for callback.
+ */
+#ifndef GPT2C_ABI_H
+#define GPT2C_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GPT2C_ABI_VERSION 1u
+
+/* Runs fn(arg, begin, end) over disjoint ranges covering [0, n), possibly on
+ * several threads, and returns when all are done. The library makes every
+ * result independent of how [0, n) is split. */
+typedef void (*gpt2c_task_fn)(void* arg, int64_t begin, int64_t end);
+typedef struct gpt2c_host {
+    void* context;
+    void (*parallel_for)(void* context, gpt2c_task_fn fn, void* arg, int64_t n);
+} gpt2c_host;
+
+/* prepare: computes the prepared weights (folded, packed) from the raw ones.
+ * raw_weights[i] is the float32 tensor metadata.weights[i] describes (in its
+ * checkpoint layout); prepared[i] has room for metadata.prepared[i]. */
+typedef struct gpt2c_prepare_args {
+    const float* const* raw_weights;
+    float* const* prepared;
+    const gpt2c_host* host;
+} gpt2c_prepare_args;
+
+/* forward: runs n_tokens new tokens at positions n_past .. n_past+n_tokens-1,
+ * appending their keys and values to kv_cache, and writes the logits of the
+ * last n_logits positions to logits ([n_logits, vocab_size], row-major).
+ * Requires 1 <= n_logits <= n_tokens, n_past + n_tokens <= n_positions and
+ * every token id < vocab_size: the host checks, the library trusts. */
+typedef struct gpt2c_forward_args {
+    const float* const* raw_weights;
+    const float* const* prepared;
+    float* kv_cache;  /* metadata.kv_cache_floats floats */
+    void* arena;      /* metadata.arena_bytes bytes, 64-byte aligned */
+    const int32_t* tokens;
+    int64_t n_tokens;
+    int64_t n_past;
+    int64_t n_logits;
+    float* logits;
+    const gpt2c_host* host;
+} gpt2c_forward_args;
+
+typedef struct gpt2c_library {
+    uint32_t abi_version;
+    uint32_t descriptor_size; /* sizeof(gpt2c_library) of the compiler that built it */
+    /* JSON: {"abi_version", "gpt2c_version", "config": {...HF keys}, "target": {"cpu", "features"},
+     *        "weights": [{"name", "shape"}], "prepared": [{"name", "shape"}],
+     *        "arena_bytes", "kv_cache_floats", "pipeline"} */
+    const char* metadata_json;
+    void (*prepare)(const gpt2c_prepare_args* args);
+    void (*forward)(const gpt2c_forward_args* args);
+} gpt2c_library;
+
+typedef const gpt2c_library* (*gpt2c_library_query_fn)(uint32_t abi_version);
+#define GPT2C_LIBRARY_QUERY_SYMBOL "gpt2c_library_query"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GPT2C_ABI_H */

@@ -1,0 +1,321 @@
+// ir/verifier.cpp - type rules for every op and the module-level checks.
+#include "ir/verifier.h"
+
+#include "frontend/config.h"
+#include "support/error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace gpt2c::ir {
+
+namespace {
+
+struct Checker {
+    const Module& m;
+    const Node& node;
+
+    [[noreturn]] void error(const std::string& what) const {
+        fail("IR verifier: %{} ({}): {}", node.name, op_info(node.kind).name, what);
+    }
+
+    const TensorType& operand(int i) const { return m.nodes[node.operands[i]].type; }
+    const std::string& operand_name(int i) const { return m.nodes[node.operands[i]].name; }
+
+    void rank(int i, size_t r) const {
+        if (operand(i).dims.size() != r)
+            error(fmt::format("operand {} (%{}) must have rank {}, found {}", i, operand_name(i), r,
+                              format_type(operand(i))));
+        if (operand(i).elem != ElemType::F32 && node.kind != OpKind::Embed)
+            error(fmt::format("operand {} (%{}) must be f32", i, operand_name(i)));
+    }
+
+    void same_dim(int i, size_t d, Dim want) const {
+        Dim got = operand(i).dims.at(d);
+        if (!(got == want))
+            error(fmt::format("operand {} (%{}) has type {}: dimension {} does not match", i, operand_name(i),
+                              format_type(operand(i)), d));
+    }
+
+    void constant(int i) const {
+        if (!m.is_constant(node.operands[i]))
+            error(fmt::format("operand {} (%{}) must be a weight or derived from weights", i, operand_name(i)));
+    }
+
+    void positive_attr(const std::string& key) const {
+        if (!node.has_attr(key)) error(fmt::format("missing attribute '{}'", key));
+        if (node.int_attr(key) <= 0) error(fmt::format("attribute '{}' must be positive", key));
+    }
+
+    int64_t n_head() const {
+        positive_attr("n_head");
+        return node.int_attr("n_head");
+    }
+
+    // [rows, 3C] qkv operand; returns C.
+    int64_t qkv_width(int i) const {
+        rank(i, 2);
+        Dim w = operand(i).dims[1];
+        if (!w.is_const() || w.value % 3 != 0) error("qkv operand width must be a constant multiple of 3");
+        return w.value / 3;
+    }
+};
+
+bool is_weight_layout(const std::string& layout) { return layout == "kn" || layout == "nk"; }
+
+TensorType f32(std::vector<Dim> dims) { return TensorType{ElemType::F32, std::move(dims)}; }
+
+bool operand_is_not(const Module& m, const Node& node, int i, OpKind kind) {
+    return m.nodes[node.operands[i]].kind != kind;
+}
+
+}  // namespace
+
+Epilogue parse_epilogue(const Node& linear) {
+    Epilogue e;
+    std::string spec = linear.str_attr_or("epilogue", "");
+    std::stringstream items(spec);
+    std::string item;
+    int stage = 0;  // enforces the order bias, activation, residual
+    while (std::getline(items, item, ',')) {
+        if (item == "bias" && stage < 1) {
+            e.bias = true;
+            stage = 1;
+        } else if (item == "residual" && stage < 3) {
+            e.residual = true;
+            stage = 3;
+        } else if (parse_activation(item) && stage < 2) {
+            e.activation = item;
+            stage = 2;
+        } else {
+            fail("IR verifier: %{} (linear): bad epilogue \"{}\": expected a subset of bias,<activation>,residual in "
+                 "that order",
+                 linear.name, spec);
+        }
+    }
+    return e;
+}
+
+std::string format_epilogue(const Epilogue& e) {
+    std::string s;
+    auto add = [&](const std::string& item) { s += (s.empty() ? "" : ",") + item; };
+    if (e.bias) add("bias");
+    if (!e.activation.empty()) add(e.activation);
+    if (e.residual) add("residual");
+    return s;
+}
+
+LinearDims linear_dims(const Module& m, const Node& node) {
+    const TensorType& w = m.nodes[node.operands.at(1)].type;
+    std::string layout = node.str_attr_or("w_layout", "kn");
+    auto need_rank = [&](size_t r) {
+        if (w.dims.size() != r || !std::all_of(w.dims.begin(), w.dims.end(), [](Dim d) { return d.is_const(); }))
+            fail("IR verifier: %{} (linear): weight of layout \"{}\" must be a constant rank-{} tensor, found {}",
+                 node.name, layout, r, format_type(w));
+    };
+    if (layout == "kn") {
+        need_rank(2);
+        return {w.dims[0].value, w.dims[1].value};
+    }
+    if (layout == "nk") {
+        need_rank(2);
+        return {w.dims[1].value, w.dims[0].value};
+    }
+    if (layout == "panels") {
+        need_rank(3);
+        int64_t n = node.int_attr("n");
+        int64_t nr = w.dims[2].value;
+        if (n <= 0 || (n + nr - 1) / nr != w.dims[0].value)
+            fail("IR verifier: %{} (linear): attribute n = {} does not fit panels {}", node.name, n, format_type(w));
+        return {w.dims[1].value, n};
+    }
+    fail("IR verifier: %{} (linear): unknown w_layout \"{}\" (expected kn, nk or panels)", node.name, layout);
+}
+
+TensorType infer_type(const Module& m, int index) {
+    const Node& node = m.nodes[index];
+    Checker c{m, node};
+    const OpInfo& info = op_info(node.kind);
+    int n_ops = int(node.operands.size());
+    if (n_ops < info.min_operands || n_ops > info.max_operands)
+        c.error(fmt::format("takes {} to {} operands, found {}", info.min_operands, info.max_operands, n_ops));
+    for (int op : node.operands)
+        if (op < 0 || op >= index) c.error("operand defined after its use");
+
+    switch (node.kind) {
+    case OpKind::Input: return TensorType{ElemType::I32, {Dim::t()}};
+    case OpKind::Weight: {
+        if (!node.has_attr("tensor")) c.error("missing attribute 'tensor'");
+        for (Dim d : node.type.dims)
+            if (!d.is_const() || d.value <= 0) c.error("weights have positive constant dimensions");
+        if (node.type.elem != ElemType::F32) c.error("weights are f32");
+        return node.type;
+    }
+    case OpKind::Embed: {
+        if (operand_is_not(m, node, 0, OpKind::Input)) c.error("operand 0 must be the token input");
+        c.rank(1, 2);
+        c.rank(2, 2);
+        c.constant(1);
+        c.constant(2);
+        c.same_dim(2, 1, c.operand(1).dims[1]);
+        return f32({Dim::t(), c.operand(1).dims[1]});
+    }
+    case OpKind::LayerNorm:
+    case OpKind::Normalize: {
+        c.rank(0, 2);
+        Dim width = c.operand(0).dims[1];
+        if (!width.is_const()) c.error("the normalized axis must be constant");
+        for (int i = 1; i < n_ops; ++i) {
+            c.rank(i, 1);
+            c.constant(i);
+            c.same_dim(i, 0, width);
+        }
+        if (!node.has_attr("eps") || !(node.float_attr("eps") > 0)) c.error("attribute 'eps' must be positive");
+        return c.operand(0);
+    }
+    case OpKind::Linear: {
+        c.rank(0, 2);
+        c.constant(1);
+        LinearDims d = linear_dims(m, node);
+        c.same_dim(0, 1, Dim::c(d.k));
+        Epilogue e = parse_epilogue(node);
+        int want = 2 + int(e.bias) + int(e.residual);
+        if (n_ops != want) c.error(fmt::format("epilogue \"{}\" needs {} operands, found {}", format_epilogue(e), want, n_ops));
+        int next = 2;
+        if (e.bias) {
+            c.rank(next, 1);
+            c.constant(next);
+            c.same_dim(next, 0, Dim::c(d.n));
+            ++next;
+        }
+        TensorType out = f32({c.operand(0).dims[0], Dim::c(d.n)});
+        if (e.residual && !(c.operand(next) == out))
+            c.error(fmt::format("residual %{} must be {}, found {}", c.operand_name(next), format_type(out),
+                                format_type(c.operand(next))));
+        return out;
+    }
+    case OpKind::Activation: {
+        if (!parse_activation(node.str_attr_or("fn", ""))) c.error("attribute 'fn' must name an activation");
+        c.rank(0, c.operand(0).dims.size());
+        return c.operand(0);
+    }
+    case OpKind::Add: {
+        if (!(c.operand(0) == c.operand(1)))
+            c.error(fmt::format("operands differ in type: {} and {}", format_type(c.operand(0)), format_type(c.operand(1))));
+        return c.operand(0);
+    }
+    case OpKind::KvAppend: {
+        int64_t width = c.qkv_width(0);
+        c.same_dim(0, 0, Dim::t());
+        int64_t layer = node.int_attr("layer");
+        if (layer < 0 || layer >= m.int_attr("n_layer")) c.error(fmt::format("layer {} out of range", layer));
+        std::string part = node.str_attr("part");
+        if (part != "k" && part != "v") c.error("attribute 'part' must be \"k\" or \"v\"");
+        return f32({Dim::s(), Dim::c(width)});
+    }
+    case OpKind::AttnScores: {
+        int64_t width = c.qkv_width(0);
+        c.rank(1, 2);
+        c.same_dim(1, 0, Dim::s());
+        c.same_dim(1, 1, Dim::c(width));
+        int64_t h = c.n_head();
+        if (width % h) c.error("n_head must divide the width");
+        return f32({Dim::c(h), c.operand(0).dims[0], Dim::s()});
+    }
+    case OpKind::Scale:
+        if (!node.has_attr("factor")) c.error("missing attribute 'factor'");
+        return c.operand(0);
+    case OpKind::CausalMask:
+    case OpKind::Softmax: {
+        c.rank(0, 3);
+        c.same_dim(0, 2, Dim::s());
+        return c.operand(0);
+    }
+    case OpKind::AttnValues: {
+        c.rank(0, 3);
+        c.rank(1, 2);
+        c.same_dim(1, 0, Dim::s());
+        int64_t h = c.n_head();
+        c.same_dim(0, 0, Dim::c(h));
+        c.same_dim(0, 2, Dim::s());
+        return f32({c.operand(0).dims[1], c.operand(1).dims[1]});
+    }
+    case OpKind::Attention: {
+        int64_t width = c.qkv_width(0);
+        for (int i = 1; i <= 2; ++i) {
+            c.rank(i, 2);
+            c.same_dim(i, 0, Dim::s());
+            c.same_dim(i, 1, Dim::c(width));
+        }
+        int64_t h = c.n_head();
+        if (width % h) c.error("n_head must divide the width");
+        if (!node.has_attr("scale")) c.error("missing attribute 'scale'");
+        return f32({c.operand(0).dims[0], Dim::c(width)});
+    }
+    case OpKind::TakeLast: {
+        c.rank(0, 2);
+        c.same_dim(0, 0, Dim::t());
+        return f32({Dim::l(), c.operand(0).dims[1]});
+    }
+    case OpKind::FoldLnWeight: {
+        c.constant(0);
+        c.constant(1);
+        std::string layout = node.str_attr_or("w_layout", "");
+        if (!is_weight_layout(layout)) c.error("attribute 'w_layout' must be \"kn\" or \"nk\"");
+        c.rank(0, 2);
+        c.rank(1, 1);
+        c.same_dim(1, 0, c.operand(0).dims[layout == "kn" ? 0 : 1]);
+        return c.operand(0);
+    }
+    case OpKind::FoldLnBias: {
+        for (int i = 0; i < n_ops; ++i) c.constant(i);
+        std::string layout = node.str_attr_or("w_layout", "");
+        if (!is_weight_layout(layout)) c.error("attribute 'w_layout' must be \"kn\" or \"nk\"");
+        c.rank(0, 2);
+        c.rank(1, 1);
+        Dim k = c.operand(0).dims[layout == "kn" ? 0 : 1];
+        Dim n = c.operand(0).dims[layout == "kn" ? 1 : 0];
+        c.same_dim(1, 0, k);
+        if (n_ops == 3) {
+            c.rank(2, 1);
+            c.same_dim(2, 0, n);
+        }
+        return f32({n});
+    }
+    case OpKind::PackWeight: {
+        c.constant(0);
+        c.rank(0, 2);
+        std::string layout = node.str_attr_or("w_layout", "");
+        if (!is_weight_layout(layout)) c.error("attribute 'w_layout' must be \"kn\" or \"nk\"");
+        c.positive_attr("nr");
+        int64_t nr = node.int_attr("nr");
+        int64_t k = c.operand(0).dims[layout == "kn" ? 0 : 1].value;
+        int64_t n = c.operand(0).dims[layout == "kn" ? 1 : 0].value;
+        return f32({Dim::c((n + nr - 1) / nr), Dim::c(k), Dim::c(nr)});
+    }
+    }
+    c.error("unknown op");
+}
+
+void verify(const Module& m) {
+    for (const char* key : {"n_layer", "n_head", "n_embd", "n_positions", "vocab_size"}) {
+        auto it = m.attrs.find(key);
+        if (it == m.attrs.end() || !std::holds_alternative<int64_t>(it->second) || std::get<int64_t>(it->second) <= 0)
+            fail("IR verifier: module attribute '{}' must be a positive integer", key);
+    }
+    for (size_t i = 0; i < m.nodes.size(); ++i) {
+        TensorType want = infer_type(m, int(i));
+        if (!(want == m.nodes[i].type))
+            fail("IR verifier: %{} ({}): declared type {} but its operands give {}", m.nodes[i].name,
+                 op_info(m.nodes[i].kind).name, format_type(m.nodes[i].type), format_type(want));
+    }
+    if (m.result < 0 || m.result >= int(m.nodes.size())) fail("IR verifier: the module returns no value");
+    TensorType logits = f32({Dim::l(), Dim::c(m.int_attr("vocab_size"))});
+    const Node& r = m.nodes[m.result];
+    if (!(r.type == logits))
+        fail("IR verifier: returned value %{} ({}) must be {}, found {}", r.name, op_info(r.kind).name,
+             format_type(logits), format_type(r.type));
+}
+
+}  // namespace gpt2c::ir

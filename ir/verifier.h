@@ -1,0 +1,36 @@
+// ir/verifier.h - checks that a Module is well formed.
+//
+// Operand counts, operand kinds (weights where a weight is required), the
+// result type of every node against the type its op derives from its
+// operands and attributes, attribute presence and ranges, and the returned
+// value. The first violation throws gpt2c::Error naming the node and its op.
+#pragma once
+
+#include "ir/ir.h"
+
+namespace gpt2c::ir {
+
+void verify(const Module& module);
+
+// The type `node` must have, derived from its operands and attributes.
+// Throws gpt2c::Error when the operands do not fit the op.
+TensorType infer_type(const Module& module, int node);
+
+// Epilogue of a linear node, parsed from its "epilogue" attribute
+// ("bias,gelu_new,residual": any subset, in that order).
+struct Epilogue {
+    bool bias = false;
+    std::string activation;  // empty: none
+    bool residual = false;
+};
+Epilogue parse_epilogue(const Node& linear);
+std::string format_epilogue(const Epilogue& epilogue);
+
+// K and N of a linear node's weight operand, from its layout.
+struct LinearDims {
+    int64_t k = 0;
+    int64_t n = 0;
+};
+LinearDims linear_dims(const Module& module, const Node& linear);
+
+}  // namespace gpt2c::ir

@@ -1,0 +1,26 @@
+// passes/pass.h - what a graph pass is, and what it may know about the target.
+#pragma once
+
+#include "ir/ir.h"
+
+#include <cstdint>
+#include <string>
+
+namespace gpt2c::passes {
+
+// Facts about the target CPU that tiling and packing decisions use.
+struct TargetInfo {
+    int vector_bytes = 64;            // 64 with AVX-512, 32 with AVX2, 16 otherwise
+    int64_t l1_bytes = 32 * 1024;
+    int64_t l2_bytes = 1024 * 1024;
+};
+
+struct PassContext {
+    TargetInfo target;
+};
+
+// Every pass: rewrites `module` in place; leaves it verifiable.
+#define GPT2C_PASS(function, name, summary) void function(ir::Module& module, const PassContext& context);
+#include "passes/passes.def"
+
+}  // namespace gpt2c::passes

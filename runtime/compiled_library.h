@@ -1,0 +1,64 @@
+// runtime/compiled_library.h - a gpt2c-compiled model library, loaded and checked.
+//
+// dlopen()s the .so, asks gpt2c_library_query for this runtime's ABI
+// version, parses and validates the metadata, and checks that this CPU has
+// every feature the library was compiled for before any generated code runs.
+#pragma once
+
+#include "frontend/config.h"
+
+#include <gpt2c/abi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gpt2c {
+
+struct TensorSpec {
+    std::string name;
+    std::vector<int64_t> shape;
+    bool used_by_forward = true;
+    int64_t numel() const;
+};
+
+class CompiledLibrary {
+public:
+    static CompiledLibrary open(const std::string& path);  // throws gpt2c::Error
+    CompiledLibrary(CompiledLibrary&&) noexcept;
+    CompiledLibrary& operator=(CompiledLibrary&&) noexcept;
+    CompiledLibrary(const CompiledLibrary&) = delete;
+    CompiledLibrary& operator=(const CompiledLibrary&) = delete;
+    ~CompiledLibrary();
+
+    const std::string& path() const { return path_; }
+    const gpt2c_library& entry() const { return *entry_; }
+    const ModelConfig& config() const { return config_; }
+    const std::vector<TensorSpec>& weights() const { return weights_; }
+    const std::vector<TensorSpec>& prepared() const { return prepared_; }
+    int64_t arena_bytes() const { return arena_bytes_; }
+    int64_t kv_cache_floats() const { return kv_cache_floats_; }
+    const std::string& target_cpu() const { return target_cpu_; }
+    const std::string& pipeline() const { return pipeline_; }
+    const std::string& metadata_json() const { return metadata_json_; }
+
+private:
+    CompiledLibrary() = default;
+    std::string path_;
+    void* handle_ = nullptr;
+    const gpt2c_library* entry_ = nullptr;
+    ModelConfig config_;
+    std::vector<TensorSpec> weights_;
+    std::vector<TensorSpec> prepared_;
+    int64_t arena_bytes_ = 0;
+    int64_t kv_cache_floats_ = 0;
+    std::string target_cpu_;
+    std::string pipeline_;
+    std::string metadata_json_;
+};
+
+// The "+feature" entries of an LLVM feature string that this CPU lacks
+// (only features the runtime knows how to detect are checked).
+std::vector<std::string> missing_cpu_features(const std::string& llvm_features);
+
+}  // namespace gpt2c

@@ -1,0 +1,71 @@
+// runtime/model.h - a compiled library with its weights prepared, and sessions that run it.
+//
+// Model owns what sessions share: the library, the prepared weights and the
+// thread pool. Session owns one sequence's state: the KV cache, the
+// activation arena and the number of tokens already seen. Prefill is one
+// forward() over many tokens; decode is forward() over one token at a time.
+#pragma once
+
+#include "runtime/aligned_buffer.h"
+#include "runtime/compiled_library.h"
+#include "runtime/thread_pool.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace gpt2c {
+
+class Model {
+public:
+    // Loads `library_path`, then the weights from `model_path` (a directory
+    // with model.safetensors, or the file), and prepares them. threads <= 0:
+    // one per hardware thread.
+    static std::shared_ptr<Model> load(const std::string& library_path, const std::string& model_path, int threads = 0);
+
+    const CompiledLibrary& library() const { return library_; }
+    const ModelConfig& config() const { return library_.config(); }
+    ThreadPool& pool() { return *pool_; }
+    const float* const* raw_weight_table() const { return raw_ptrs_.data(); }
+    const float* const* prepared_table() const { return prepared_ptrs_.data(); }
+    double load_seconds() const { return load_seconds_; }
+
+private:
+    explicit Model(CompiledLibrary library) : library_(std::move(library)) {}
+    CompiledLibrary library_;
+    std::unique_ptr<ThreadPool> pool_;
+    std::vector<AlignedBuffer<float>> raw_;
+    std::vector<AlignedBuffer<float>> prepared_;
+    std::vector<const float*> raw_ptrs_;
+    std::vector<const float*> prepared_ptrs_;
+    double load_seconds_ = 0;
+};
+
+class Session {
+public:
+    explicit Session(std::shared_ptr<Model> model);
+
+    // Runs `tokens` after the n_past() already seen and writes the logits of
+    // the last n_logits of them to `logits` ([n_logits, vocab_size]).
+    // Throws gpt2c::Error (and changes nothing) for an empty call, an id out
+    // of range, or a context that would overflow n_positions.
+    void forward(std::span<const int32_t> tokens, int64_t n_logits, float* logits);
+
+    // Convenience: logits of the last token only.
+    std::vector<float> next_logits(std::span<const int32_t> tokens);
+
+    int64_t n_past() const { return n_past_; }
+    int64_t capacity() const { return model_->config().n_positions; }
+    void reset() { n_past_ = 0; }
+    const Model& model() const { return *model_; }
+
+private:
+    std::shared_ptr<Model> model_;
+    AlignedBuffer<float> kv_cache_;
+    AlignedBuffer<std::byte> arena_;
+    int64_t n_past_ = 0;
+};
+
+}  // namespace gpt2c

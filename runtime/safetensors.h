@@ -1,0 +1,62 @@
+// runtime/safetensors.h - a memory-mapped, fully validated .safetensors file.
+//
+// The header is checked against the file before any tensor is handed out:
+// header length within the file, header is a JSON object, every entry has a
+// known dtype, a shape whose element count times the dtype size equals its
+// byte range, ranges inside the data section and not overlapping. Each
+// violation is a gpt2c::Error naming the file, the tensor and what was
+// expected. Tensor data is never copied: views point into the mapping.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gpt2c {
+
+enum class DType { BOOL, U8, I8, U16, I16, F16, BF16, U32, I32, F32, U64, I64, F64, F8_E4M3, F8_E5M2 };
+
+std::string_view dtype_name(DType dtype);  // the safetensors spelling, e.g. "BF16"
+size_t dtype_size(DType dtype);            // bytes per element
+
+struct TensorView {
+    std::string name;
+    DType dtype;
+    std::vector<int64_t> shape;
+    const std::byte* data;  // into the mapping
+    size_t nbytes;
+
+    int64_t numel() const;
+};
+
+class SafetensorsFile {
+public:
+    // Maps and validates `path`. Throws gpt2c::Error.
+    static SafetensorsFile open(const std::string& path);
+
+    SafetensorsFile(SafetensorsFile&&) noexcept;
+    SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
+    SafetensorsFile(const SafetensorsFile&) = delete;
+    SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+    ~SafetensorsFile();
+
+    const std::string& path() const { return path_; }
+    const std::vector<TensorView>& tensors() const { return tensors_; }
+    const TensorView* find(std::string_view name) const;  // nullptr when absent
+
+private:
+    SafetensorsFile() = default;
+    std::string path_;
+    void* mapping_ = nullptr;
+    size_t mapping_size_ = 0;
+    std::vector<TensorView> tensors_;
+};
+
+// Converts F32, F16 or BF16 elements to float32 (exactly; F16 subnormals,
+// infinities and NaNs included). Any other dtype is a gpt2c::Error naming
+// `file` and the tensor. `out` holds tensor.numel() floats.
+void convert_to_f32(const TensorView& tensor, const std::string& file, float* out);
+
+}  // namespace gpt2c

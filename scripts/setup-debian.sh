@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# scripts/setup-debian.sh - installs everything gpt2c needs to build and test on Debian 12.
+# Idempotent: installs only what is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config ccache git  # toolchain
+  llvm-19-dev clang-19                          # backend: LLVM 19 libraries; clang 19 compiles the kernels to bitcode
+  llvm-19-tools                                 # tests: lit and FileCheck
+  libfmt-dev nlohmann-json3-dev libpcre2-dev    # formatting, JSON, the tokenizer's regex
+  catch2                                        # unit tests (Catch2 v2)
+  python3                                       # lit
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}" >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

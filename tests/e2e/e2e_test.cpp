@@ -1,0 +1,167 @@
+// tests/e2e/e2e_test.cpp - compiled libraries against the PyTorch float64 reference.
+//
+// Every model in tests/data/models (made by tests/reference/make_reference.py)
+// is compiled at -O0 and -O3 and run with 1 and 2 threads; prefill logits,
+// decode logits and greedy ids must match the reference. The bundled
+// tiny-shakespeare example must reproduce its reference continuations.
+#include "backend/compiler.h"
+#include "frontend/config.h"
+#include "frontend/graph_builder.h"
+#include "passes/pass_manager.h"
+#include "runtime/model.h"
+#include "support/npy.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using namespace gpt2c;
+
+namespace {
+
+const std::string kDataDir = GPT2C_TEST_DATA_DIR;
+const std::string kExampleDir = GPT2C_SOURCE_DIR "/examples/tiny-shakespeare";
+
+// About 1e-5 of the largest logit: float32 against a float64 reference.
+constexpr double kRelativeTolerance = 1e-5;
+
+nlohmann::json read_json(const std::string& path) {
+    std::ifstream in(path);
+    REQUIRE(in.good());
+    return nlohmann::json::parse(in);
+}
+
+fs::path scratch_dir() {
+    static fs::path dir = [] {
+        fs::path d = fs::temp_directory_path() / ("gpt2c-e2e-" + std::to_string(::getpid()));
+        fs::create_directories(d);
+        return d;
+    }();
+    return dir;
+}
+
+std::string compile(const std::string& model_dir, int level) {
+    std::string name = fs::path(model_dir).filename().string();
+    std::string out = (scratch_dir() / (name + "-O" + std::to_string(level) + ".so")).string();
+    if (fs::exists(out)) return out;
+    ir::Module module = build_graph(load_config(model_dir), name);
+    passes::run_pipeline(module, passes::pipeline_for_level(level), {}, {});
+    backend::CompileOptions options;
+    options.output = out;
+    backend::compile_library(module, options);
+    return out;
+}
+
+double max_abs(const std::vector<float>& v) {
+    double m = 0;
+    for (float x : v) m = std::max(m, double(std::fabs(x)));
+    return m;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    double m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+std::vector<float> prefill_logits(const std::shared_ptr<Model>& model, const std::vector<int32_t>& tokens) {
+    Session session(model);
+    std::vector<float> logits(tokens.size() * size_t(model->config().vocab_size));
+    session.forward(tokens, int64_t(tokens.size()), logits.data());
+    return logits;
+}
+
+std::vector<float> decode_logits(const std::shared_ptr<Model>& model, const std::vector<int32_t>& tokens) {
+    Session session(model);
+    const size_t V = size_t(model->config().vocab_size);
+    std::vector<float> logits(tokens.size() * V);
+    for (size_t i = 0; i < tokens.size(); ++i) session.forward({&tokens[i], 1}, 1, &logits[i * V]);
+    return logits;
+}
+
+std::vector<int32_t> greedy(const std::shared_ptr<Model>& model, std::vector<int32_t> prompt, size_t n) {
+    Session session(model);
+    std::vector<int32_t> out;
+    std::vector<float> logits = session.next_logits(prompt);
+    while (out.size() < n) {
+        int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        out.push_back(next);
+        if (out.size() < n) logits = session.next_logits({&next, 1});
+    }
+    return out;
+}
+
+std::vector<std::string> reference_models() {
+    std::vector<std::string> dirs;
+    for (const auto& entry : fs::directory_iterator(kDataDir + "/models"))
+        if (fs::exists(entry.path() / "reference.json")) dirs.push_back(entry.path().string());
+    std::sort(dirs.begin(), dirs.end());
+    return dirs;
+}
+
+}  // namespace
+
+TEST_CASE("every reference model matches PyTorch at -O0 and -O3, 1 and 2 threads", "[e2e]") {
+    auto models = reference_models();
+    REQUIRE(models.size() >= 7);
+    for (const std::string& dir : models) {
+        nlohmann::json ref = read_json(dir + "/reference.json");
+        std::vector<int32_t> tokens = ref["tokens"].get<std::vector<int32_t>>();
+        NpyArray expected = read_npy_f32(dir + "/" + ref["logits_file"].get<std::string>());
+        const double scale = max_abs(expected.data);
+        std::vector<float> first_run;
+        for (int level : {0, 3}) {
+            std::string lib = compile(dir, level);
+            for (int threads : {1, 2}) {
+                INFO(dir << " at -O" << level << " with " << threads << " threads");
+                auto model = Model::load(lib, dir, threads);
+                REQUIRE(expected.shape == std::vector<int64_t>{int64_t(tokens.size()), model->config().vocab_size});
+                std::vector<float> prefill = prefill_logits(model, tokens);
+                std::vector<float> decode = decode_logits(model, tokens);
+                CHECK(max_abs_diff(prefill, expected.data) / scale < kRelativeTolerance);
+                CHECK(max_abs_diff(decode, expected.data) / scale < kRelativeTolerance);
+                CHECK(max_abs_diff(prefill, decode) / scale < kRelativeTolerance);
+                // The thread count never changes a result, not even in the last bit.
+                if (first_run.empty() || threads == 1) first_run = prefill;
+                else CHECK(prefill == first_run);
+
+                auto prompt = ref["greedy"]["prompt"].get<std::vector<int32_t>>();
+                auto ids = ref["greedy"]["ids"].get<std::vector<int32_t>>();
+                CHECK(greedy(model, prompt, ids.size()) == ids);
+            }
+            first_run.clear();
+        }
+    }
+}
+
+TEST_CASE("the tiny-shakespeare example reproduces its reference continuations", "[e2e]") {
+    nlohmann::json ref = read_json(kExampleDir + "/reference_continuations.json");
+    std::string lib = compile(kExampleDir, 3);
+    auto model = Model::load(lib, kExampleDir, 2);
+    for (const auto& c : ref) {
+        INFO("prompt: " << c["prompt"].get<std::string>());
+        auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
+        auto ids = c["ids"].get<std::vector<int32_t>>();
+        size_t comparable = c["comparable"].get<size_t>();
+        ids.resize(comparable);
+        CHECK(greedy(model, prompt, ids.size()) == ids);
+    }
+}
+
+TEST_CASE("a full context runs and one more token is refused", "[e2e]") {
+    std::string dir = kDataDir + "/models/m7_pytorch_tanh_f32_legacy_nctx";
+    auto model = Model::load(compile(dir, 3), dir, 2);
+    Session session(model);
+    std::vector<int32_t> tokens(size_t(model->config().n_positions), 1);
+    std::vector<float> logits = session.next_logits(tokens);
+    CHECK(session.n_past() == model->config().n_positions);
+    int32_t one = 1;
+    CHECK_THROWS_WITH(session.next_logits({&one, 1}), Catch::Contains("context overflow"));
+    CHECK(session.n_past() == model->config().n_positions);
+}

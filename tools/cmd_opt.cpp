@@ -1,0 +1,34 @@
+// tools/cmd_opt.cpp - `gpt2c opt FILE.ir --passes=...`: IR text in, transformed IR text out.
+#include "ir/text.h"
+#include "support/error.h"
+#include "support/files.h"
+#include "tools/commands.h"
+#include "tools/pipeline_options.h"
+
+#include <iostream>
+#include <iterator>
+
+namespace gpt2c::tools {
+
+int cmd_opt(int argc, char** argv) {
+    std::vector<OptionSpec> specs = {{"-o", true, "write the result to FILE instead of stdout"}};
+    for (auto& s : pipeline_option_specs()) specs.push_back(s);
+    Args args("opt", specs, argc, argv, 2);
+    if (args.help()) {
+        std::cout << "usage: gpt2c opt FILE.ir [--passes=a,b | -O2] [options]   (FILE '-' reads stdin)\n\n"
+                  << args.usage();
+        return 0;
+    }
+    if (args.positionals().size() != 1) fail("gpt2c opt: expected one input FILE.ir (or '-' for stdin)");
+    const std::string input = args.positionals()[0];
+    std::string text = input == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_file(input);
+    ir::Module module = ir::parse_module(text, input == "-" ? "<stdin>" : input);
+    PipelineChoice pipeline = pipeline_from_args(args, 0);
+    passes::run_pipeline(module, pipeline.passes, pipeline.context, pipeline.instrumentation);
+    std::string out = ir::print_module(module);
+    if (auto path = args.get("-o")) write_file_atomically(*path, out);
+    else std::cout << out;
+    return 0;
+}
+
+}  // namespace gpt2c::tools

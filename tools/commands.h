@@ -1,0 +1,11 @@
+// tools/commands.h - the gpt2c subcommands; each returns the process exit code.
+#pragma once
+
+namespace gpt2c::tools {
+
+int cmd_compile(int argc, char** argv);
+int cmd_opt(int argc, char** argv);
+int cmd_logits(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
+
+}  // namespace gpt2c::tools

@@ -1,0 +1,47 @@
+// tools/pipeline_options.cpp - turns -O / --passes / --print-* flags into a pipeline to run.
+#include "tools/pipeline_options.h"
+
+#include "support/error.h"
+
+namespace gpt2c::tools {
+
+std::vector<OptionSpec> pipeline_option_specs() {
+    return {
+        {"-O", true, "optimization level 0..3 (default 3); -O0 runs no graph pass"},
+        {"--passes", true, "run exactly these passes, comma-separated, instead of an -O pipeline"},
+        {"--print-before-all", false, "print the IR before every pass (to stderr)"},
+        {"--print-after-all", false, "print the IR after every pass (to stderr)"},
+        {"--print-before", true, "print the IR before the named pass (repeatable)"},
+        {"--print-after", true, "print the IR after the named pass (repeatable)"},
+        {"--dump-ir-dir", true, "write the IR after every pass to DIR/NN-passname.ir"},
+        {"--verify-each", false, "verify the IR after every pass"},
+        {"--time-passes", false, "report the time each pass took (to stderr)"},
+    };
+}
+
+PipelineChoice pipeline_from_args(const Args& args, int default_level) {
+    PipelineChoice choice;
+    if (args.has("--passes") && args.has("-O")) fail("give either -O or --passes, not both");
+    if (auto list = args.get("--passes")) {
+        choice.passes = passes::parse_pass_list(*list);
+    } else {
+        choice.passes = passes::pipeline_for_level(int(args.get_int("-O", default_level, 0, 3)));
+    }
+    auto& inst = choice.instrumentation;
+    inst.print_before_all = args.has("--print-before-all");
+    inst.print_after_all = args.has("--print-after-all");
+    for (const auto& name : args.all("--print-before")) {
+        if (!passes::find_pass(name)) fail("--print-before={}: no such pass", name);
+        inst.print_before.insert(name);
+    }
+    for (const auto& name : args.all("--print-after")) {
+        if (!passes::find_pass(name)) fail("--print-after={}: no such pass", name);
+        inst.print_after.insert(name);
+    }
+    inst.dump_dir = args.get("--dump-ir-dir").value_or("");
+    inst.verify_each = args.has("--verify-each");
+    inst.time_passes = args.has("--time-passes");
+    return choice;
+}
+
+}  // namespace gpt2c::tools
