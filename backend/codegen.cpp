@@ -257,6 +257,8 @@ void set_target_attributes(llvm::Module& module, const TargetSpec& target) {
         if (target.features.empty()) fn.removeFnAttr("target-features");
         else fn.addFnAttr("target-features", target.features);
         fn.removeFnAttr("tune-cpu");
+        // Server CPUs default to 256-bit auto-vectorization; the kernels are written for full-width vectors.
+        if (target.features.find("+avx512f") != std::string::npos) fn.addFnAttr("prefer-vector-width", "512");
     }
 }
 

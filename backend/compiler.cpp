@@ -20,6 +20,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -56,6 +57,7 @@ std::string header_text(const ir::Module& m, const BufferPlan& plan) {
 }  // namespace
 
 CompileResult compile_library(const ir::Module& module, const CompileOptions& options) {
+    auto start = std::chrono::steady_clock::now();
     ir::verify(module);
     BufferPlan plan = plan_buffers(module);
     TargetSpec target = resolve_target(options.target_cpu, options.target_features);
@@ -77,7 +79,9 @@ CompileResult compile_library(const ir::Module& module, const CompileOptions& op
         result.header = with_extension(options.output, ".h");
         result.metadata = with_extension(options.output, ".json");
         write_file_atomically(result.header, header_text(module, plan));
-        write_file_atomically(result.metadata, nlohmann::json::parse(result.metadata_json).dump(2) + "\n");
+        nlohmann::json sidecar = nlohmann::json::parse(result.metadata_json);
+        sidecar["compile_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        write_file_atomically(result.metadata, sidecar.dump(2) + "\n");
         if (std::rename(library_tmp.c_str(), options.output.c_str()) != 0)
             fail("{}: cannot write the library: {}", options.output, std::strerror(errno));
     } catch (...) {

@@ -70,7 +70,8 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         int bias = e.bias ? op(next++) : -1;
         int residual = e.residual ? op(next++) : -1;
         return {"linear", {op(0), op(1), bias, residual, index},
-                {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(e.bias), I(activation_code(e.activation)),
+                {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(n.has_attr("tile_mr") ? n.int_attr("tile_mr") : 8),
+                 I(n.has_attr("tile_kc") ? n.int_attr("tile_kc") : d.k), I(e.bias), I(activation_code(e.activation)),
                  I(e.residual)}};
     }
     case OpKind::Activation: {

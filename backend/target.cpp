@@ -12,6 +12,7 @@
 #include <llvm/TargetParser/Host.h>
 
 #include <mutex>
+#include <sstream>
 
 namespace gpt2c::backend {
 
@@ -46,18 +47,39 @@ TargetSpec resolve_target(const std::string& cpu, const std::string& features) {
     return spec;
 }
 
+int vector_bytes(const TargetSpec& target) {
+    std::unique_ptr<llvm::TargetMachine> machine = create_target_machine(target);
+    const llvm::MCSubtargetInfo* info = machine->getMCSubtargetInfo();
+    if (info->checkFeatures("+avx512f")) return 64;
+    if (info->checkFeatures("+avx")) return 32;
+    return 16;
+}
+
 std::unique_ptr<llvm::TargetMachine> create_target_machine(const TargetSpec& spec) {
     initialize_llvm();
     std::string error;
     const llvm::Target* target = llvm::TargetRegistry::lookupTarget(spec.triple, error);
     if (!target) fail("target triple {}: {}", spec.triple, error);
+    // Check the CPU and every feature name first: LLVM only warns about unknown ones.
+    std::unique_ptr<llvm::MCSubtargetInfo> probe(target->createMCSubtargetInfo(spec.triple, "", ""));
+    if (!probe->isCPUStringValid(spec.cpu))
+        fail("--target-cpu={}: not a CPU LLVM knows for {}", spec.cpu, spec.triple);
+    std::stringstream features(spec.features);
+    std::string feature;
+    while (std::getline(features, feature, ',')) {
+        if (feature.empty()) continue;
+        std::string name = feature[0] == '+' || feature[0] == '-' ? feature.substr(1) : feature;
+        bool known = false;
+        for (const llvm::SubtargetFeatureKV& kv : probe->getAllProcessorFeatures())
+            if (name == kv.Key) known = true;
+        if (!known || (feature[0] != '+' && feature[0] != '-'))
+            fail("--target-features: '{}' is not a feature LLVM knows for {} (write +name or -name)", feature, spec.triple);
+    }
     llvm::TargetOptions options;
     std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
         spec.triple, spec.cpu, spec.features, options, llvm::Reloc::PIC_, std::nullopt,
         llvm::CodeGenOptLevel::Aggressive));
     if (!machine) fail("cannot create a target machine for cpu '{}' features '{}'", spec.cpu, spec.features);
-    if (!target->createMCSubtargetInfo(spec.triple, spec.cpu, "")->isCPUStringValid(spec.cpu))
-        fail("--target-cpu={}: not a CPU LLVM knows for {}", spec.cpu, spec.triple);
     return machine;
 }
 

@@ -20,6 +20,10 @@ struct TargetSpec {
 // (the host's actual features when cpu is the host).
 TargetSpec resolve_target(const std::string& cpu, const std::string& features);
 
+// Widest vector register the target has, in bytes (64 with AVX-512F, 32 with
+// AVX/AVX2, 16 otherwise): what the tiling passes size micro-kernels for.
+int vector_bytes(const TargetSpec& target);
+
 // Throws gpt2c::Error for an unknown CPU or triple.
 std::unique_ptr<llvm::TargetMachine> create_target_machine(const TargetSpec& target);
 

@@ -46,14 +46,18 @@ int64_t TensorType::max_elements(int64_t symbol_bound) const {
     return n;
 }
 
+namespace {
+std::string describe(const Node& node) { return "%" + node.name + " (" + std::string(op_info(node.kind).name) + ")"; }
+}  // namespace
+
 int64_t Node::int_attr(const std::string& key) const {
-    return get_attr<int64_t>(attrs, key, "an integer", "%" + name);
+    return get_attr<int64_t>(attrs, key, "an integer", describe(*this));
 }
-double Node::float_attr(const std::string& key) const { return get_float(attrs, key, "%" + name); }
+double Node::float_attr(const std::string& key) const { return get_float(attrs, key, describe(*this)); }
 const std::string& Node::str_attr(const std::string& key) const {
-    return get_attr<std::string>(attrs, key, "a string", "%" + name);
+    return get_attr<std::string>(attrs, key, "a string", describe(*this));
 }
-bool Node::bool_attr(const std::string& key) const { return get_attr<bool>(attrs, key, "a boolean", "%" + name); }
+bool Node::bool_attr(const std::string& key) const { return get_attr<bool>(attrs, key, "a boolean", describe(*this)); }
 std::string Node::str_attr_or(const std::string& key, const std::string& fallback) const {
     return has_attr(key) ? str_attr(key) : fallback;
 }

@@ -88,7 +88,8 @@ private:
         size_t saved = pos_;
         ++pos_;
         skip_space();
-        bool body = peek() == '%' || peek() == '}' || text_.substr(pos_, 6) == "return";
+        bool body = peek() == '%' || peek() == '}' ||
+                    (text_.substr(pos_, 6) == "return" && (pos_ + 6 >= text_.size() || !is_ident_char(text_[pos_ + 6])));
         pos_ = saved;
         return body;
     }
@@ -235,6 +236,7 @@ private:
             return result;
         }
         while (true) {
+            skip_space();
             size_t at = pos_;
             std::string key = identifier("an attribute name");
             if (result.count(key)) {
@@ -297,7 +299,8 @@ private:
         errno = 0;
         if (is_float) {
             double v = std::strtod(tok.c_str(), &end);
-            if (*end != '\0' || errno == ERANGE) {
+            // ERANGE on underflow still yields the nearest (subnormal) value, which prints back the same.
+            if (*end != '\0' || (errno == ERANGE && std::isinf(v))) {
                 pos_ = start;
                 error(fmt::format("malformed number '{}'", tok));
             }

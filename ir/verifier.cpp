@@ -201,6 +201,7 @@ TensorType infer_type(const Module& m, int index) {
         return c.operand(0);
     }
     case OpKind::Add: {
+        c.rank(0, c.operand(0).dims.size());
         if (!(c.operand(0) == c.operand(1)))
             c.error(fmt::format("operands differ in type: {} and {}", format_type(c.operand(0)), format_type(c.operand(1))));
         return c.operand(0);
@@ -224,6 +225,7 @@ TensorType infer_type(const Module& m, int index) {
         return f32({Dim::c(h), c.operand(0).dims[0], Dim::s()});
     }
     case OpKind::Scale:
+        c.rank(0, c.operand(0).dims.size());
         if (!node.has_attr("factor")) c.error("missing attribute 'factor'");
         return c.operand(0);
     case OpKind::CausalMask:

@@ -1,11 +1,18 @@
 // runtime/aligned_buffer.h - an owned, 64-byte aligned, zero-initialized array.
+//
+// Large buffers (the arena, the KV cache, prepared weights) come straight
+// from mmap: the kernel hands out zero pages lazily, so nothing is touched
+// (and nothing counts towards RSS) until it is first written.
 #pragma once
 
 #include "support/error.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
+#include <utility>
 
 namespace gpt2c {
 
@@ -15,22 +22,38 @@ public:
     AlignedBuffer() = default;
     explicit AlignedBuffer(size_t count) : count_(count) {
         if (count == 0) return;
-        if (count > SIZE_MAX / sizeof(T) - 64) fail("allocation of {} elements is too large", count);
-        size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
-        data_.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
-        if (!data_) fail("out of memory allocating {} bytes", bytes);
-        std::memset(data_.get(), 0, bytes);
+        if (count > (SIZE_MAX - 4096) / sizeof(T)) fail("allocation of {} elements is too large", count);
+        bytes_ = (count * sizeof(T) + 4095) / 4096 * 4096;
+        void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) fail("out of memory allocating {} bytes", bytes_);
+        data_ = static_cast<T*>(p);
     }
-    T* data() { return data_.get(); }
-    const T* data() const { return data_.get(); }
+    AlignedBuffer(AlignedBuffer&& other) noexcept { *this = std::move(other); }
+    AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
+        if (this != &other) {
+            release();
+            data_ = std::exchange(other.data_, nullptr);
+            count_ = std::exchange(other.count_, 0);
+            bytes_ = std::exchange(other.bytes_, 0);
+        }
+        return *this;
+    }
+    AlignedBuffer(const AlignedBuffer&) = delete;
+    AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+    ~AlignedBuffer() { release(); }
+
+    T* data() { return data_; }
+    const T* data() const { return data_; }
     size_t size() const { return count_; }
 
 private:
-    struct Free {
-        void operator()(T* p) const { std::free(p); }
-    };
-    std::unique_ptr<T, Free> data_;
+    void release() {
+        if (data_) munmap(data_, bytes_);
+        data_ = nullptr;
+    }
+    T* data_ = nullptr;
     size_t count_ = 0;
+    size_t bytes_ = 0;
 };
 
 }  // namespace gpt2c

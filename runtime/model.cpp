@@ -22,11 +22,18 @@ std::shared_ptr<Model> Model::load(const std::string& library_path, const std::s
     }
     gpt2c_prepare_args args{model->raw_ptrs_.data(), prepared_out.data(), model->pool_->host()};
     model->library_.entry().prepare(&args);
-    // Raw tensors that only fed prepare (e.g. weights now folded and packed) are dropped.
+    // Tensors that only fed prepare (raw weights now folded and packed, and
+    // intermediate transforms) are dropped: forward never reads them.
     for (size_t i = 0; i < model->raw_.size(); ++i) {
         if (!model->library_.weights()[i].used_by_forward) {
             model->raw_[i] = AlignedBuffer<float>();
             model->raw_ptrs_[i] = nullptr;
+        }
+    }
+    for (size_t i = 0; i < model->prepared_.size(); ++i) {
+        if (!model->library_.prepared()[i].used_by_forward) {
+            model->prepared_[i] = AlignedBuffer<float>();
+            model->prepared_ptrs_[i] = nullptr;
         }
     }
     model->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

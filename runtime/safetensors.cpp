@@ -94,8 +94,60 @@ struct Header {
     std::vector<std::string> names;  // top-level keys in file order
 };
 
-// Parses the header, recording top-level keys that occur more than once:
-// nlohmann silently keeps the last duplicate, which would hide a bad file.
+// A SAX pass over the header that records top-level keys in order and the
+// first duplicate. nlohmann's DOM parser silently keeps the last duplicate,
+// and its callback parser rescans the parent object after every nested
+// object (quadratic on a hostile header), so keys are checked here instead.
+class KeyScanner : public nlohmann::json_sax<Json> {
+public:
+    std::vector<std::string> names;
+    std::string duplicate;
+    std::string error;
+
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override {
+        ++depth_;
+        return true;
+    }
+    bool end_object() override {
+        --depth_;
+        return true;
+    }
+    bool start_array(std::size_t) override {
+        ++depth_;
+        return true;
+    }
+    bool end_array() override {
+        --depth_;
+        return true;
+    }
+    bool key(string_t& key) override {
+        if (depth_ == 1 && duplicate.empty()) {
+            if (seen_.insert(key).second) {
+                names.push_back(key);
+            } else {
+                duplicate = key;
+            }
+        }
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&,
+                     const nlohmann::detail::exception& e) override {
+        error = e.what();
+        return false;
+    }
+
+private:
+    int depth_ = 0;
+    std::set<std::string> seen_;
+};
+
 Header parse_header(const std::string& path, const char* begin, const char* end) {
     // nlohmann stops at a NUL byte as if the input ended, so "{}\0junk" would
     // pass; valid JSON text never contains one.
@@ -103,23 +155,13 @@ Header parse_header(const std::string& path, const char* begin, const char* end)
         fail("{}: header is not valid JSON: NUL byte at header offset {}; expected JSON text",
              path, static_cast<const char*>(nul) - begin);
     }
-    std::set<std::string> seen;
-    std::vector<std::string> names;
-    std::string duplicate;
-    auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
-        if (depth == 1 && event == Json::parse_event_t::key && duplicate.empty()) {
-            const std::string& key = parsed.get_ref<const std::string&>();
-            if (seen.insert(key).second) {
-                names.push_back(key);
-            } else {
-                duplicate = key;
-            }
-        }
-        return true;
-    };
+    KeyScanner scanner;
+    if (!Json::sax_parse(begin, end, &scanner)) {
+        fail("{}: header is not valid JSON: {}", path, scanner.error);
+    }
     Json header;
     try {
-        header = Json::parse(begin, end, callback);
+        header = Json::parse(begin, end);
     } catch (const Json::exception& e) {
         fail("{}: header is not valid JSON: {}", path, e.what());
     }
@@ -127,11 +169,11 @@ Header parse_header(const std::string& path, const char* begin, const char* end)
         fail("{}: header is a JSON {}, expected an object mapping tensor names to entries", path,
              header.type_name());
     }
-    if (!duplicate.empty()) {
+    if (!scanner.duplicate.empty()) {
         fail("{}: tensor '{}' appears more than once in the header; expected unique tensor names",
-             path, duplicate);
+             path, scanner.duplicate);
     }
-    return {std::move(header), std::move(names)};
+    return {std::move(header), std::move(scanner.names)};
 }
 
 void check_metadata(const std::string& path, const Json& metadata) {

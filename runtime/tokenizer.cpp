@@ -575,14 +575,18 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool allow_special
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+    const Impl& impl = *impl_;
     size_t total = 0;
-    for (int32_t id : ids) total += impl_->bytes(id).size();  // throws on a bad id before any copying
+    for (int32_t id : ids) {
+        if (id < 0 || id >= impl.size()) impl.bytes(id);  // throws, before any copying
+        total += impl.offsets[id + 1] - impl.offsets[id];
+    }
     std::string text(total, '\0');
     char* out = text.data();
     for (int32_t id : ids) {
-        const uint32_t begin = impl_->offsets[id], end = impl_->offsets[id + 1];
-        std::memcpy(out, impl_->blob.data() + begin, end - begin);
-        out += end - begin;
+        const uint32_t begin = impl.offsets[id], length = impl.offsets[id + 1] - begin;
+        std::memcpy(out, impl.blob.data() + begin, length);
+        out += length;
     }
     return text;
 }

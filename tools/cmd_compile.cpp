@@ -1,7 +1,9 @@
 // tools/cmd_compile.cpp - `gpt2c compile MODEL -o LIB.so`: config -> graph -> passes -> native library.
 #include "backend/compiler.h"
+#include "backend/target.h"
 #include "frontend/config.h"
 #include "frontend/graph_builder.h"
+#include "ir/dot.h"
 #include "ir/text.h"
 #include "support/error.h"
 #include "support/files.h"
@@ -34,6 +36,7 @@ int cmd_compile(int argc, char** argv) {
     std::vector<OptionSpec> specs = {
         {"-o", true, "the shared library to write (also writes LIB.h and LIB.json beside it)"},
         {"--emit-ir", true, "write the optimized graph IR to FILE"},
+        {"--emit-dot", true, "write the optimized graph as Graphviz dot to FILE"},
         {"--emit-llvm", true, "write the optimized LLVM IR to FILE"},
         {"--target-cpu", true, "CPU to compile for (default: this machine's)"},
         {"--target-features", true, "LLVM feature string, e.g. +avx2,+fma (default: the CPU's)"},
@@ -54,8 +57,12 @@ int cmd_compile(int argc, char** argv) {
     ModelConfig config = load_config(model);
     ir::Module module = build_graph(config, module_name_for(model));
     PipelineChoice pipeline = pipeline_from_args(args, 3);
+    backend::TargetSpec target = backend::resolve_target(args.get("--target-cpu").value_or(""),
+                                                         args.get("--target-features").value_or(""));
+    pipeline.context.target.vector_bytes = backend::vector_bytes(target);
     passes::run_pipeline(module, pipeline.passes, pipeline.context, pipeline.instrumentation);
     if (auto path = args.get("--emit-ir")) write_file_atomically(*path, ir::print_module(module));
+    if (auto path = args.get("--emit-dot")) write_file_atomically(*path, ir::print_dot(module));
 
     backend::CompileOptions options;
     options.output = output;

@@ -1,4 +1,5 @@
 // tools/cmd_opt.cpp - `gpt2c opt FILE.ir --passes=...`: IR text in, transformed IR text out.
+#include "ir/dot.h"
 #include "ir/text.h"
 #include "support/error.h"
 #include "support/files.h"
@@ -11,7 +12,10 @@
 namespace gpt2c::tools {
 
 int cmd_opt(int argc, char** argv) {
-    std::vector<OptionSpec> specs = {{"-o", true, "write the result to FILE instead of stdout"}};
+    std::vector<OptionSpec> specs = {
+        {"-o", true, "write the result to FILE instead of stdout"},
+        {"--emit-dot", true, "also write the result as a Graphviz dot graph to FILE"},
+    };
     for (auto& s : pipeline_option_specs()) specs.push_back(s);
     Args args("opt", specs, argc, argv, 2);
     if (args.help()) {
@@ -25,6 +29,7 @@ int cmd_opt(int argc, char** argv) {
     ir::Module module = ir::parse_module(text, input == "-" ? "<stdin>" : input);
     PipelineChoice pipeline = pipeline_from_args(args, 0);
     passes::run_pipeline(module, pipeline.passes, pipeline.context, pipeline.instrumentation);
+    if (auto path = args.get("--emit-dot")) write_file_atomically(*path, ir::print_dot(module));
     std::string out = ir::print_module(module);
     if (auto path = args.get("-o")) write_file_atomically(*path, out);
     else std::cout << out;

@@ -7,5 +7,9 @@ int cmd_compile(int argc, char** argv);
 int cmd_opt(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
+int cmd_run(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_detokenize(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
 
 }  // namespace gpt2c::tools

@@ -3,7 +3,7 @@
 // qkv rows hold [q | k | v], each C = H * D wide, head h in columns h*D..h*D+D.
 // The layer's cache holds keys then values, each [n_positions, C]; rows
 // 0..S-1 are in use after this call's append.
-#include "kernel_abi.h"
+#include "activation_math.h"
 
 #include <math.h>
 
@@ -71,7 +71,7 @@ GPT2C_KERNEL void gpt2c_k_softmax(const KernelArgs* a, int64_t begin, int64_t en
         for (int64_t c = 0; c < cols; ++c) max = xr[c] > max ? xr[c] : max;
         float sum = 0.0f;
         for (int64_t c = 0; c < cols; ++c) {
-            yr[c] = expf(xr[c] - max);
+            yr[c] = fast_exp(xr[c] - max);
             sum += yr[c];
         }
         float inv = 1.0f / sum;
@@ -136,11 +136,11 @@ GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t 
                 tile_max = scores[j] > tile_max ? scores[j] : tile_max;
             }
             float new_max = tile_max > running_max ? tile_max : running_max;
-            float correction = expf(running_max - new_max);
+            float correction = fast_exp(running_max - new_max);
             running_sum *= correction;
             for (int64_t d = 0; d < D; ++d) o[d] *= correction;
             for (int64_t j = 0; j < n; ++j) {
-                float p = expf(scores[j] - new_max);
+                float p = fast_exp(scores[j] - new_max);
                 running_sum += p;
                 const float* v = values + (s0 + j) * C + h * D;
                 for (int64_t d = 0; d < D; ++d) o[d] += p * v[d];

@@ -1,0 +1,168 @@
+// gpt2c/runtime.hpp - a header-only C++ wrapper over the C API of libgpt2c_runtime (gpt2c/runtime.h).
+//
+// Only the C API is used, so an application needs just the installed headers
+// and libgpt2c_runtime.so. C++17 or later. Failures throw gpt2c::api::Error,
+// which carries the gpt2c_status and the runtime's message.
+//
+//     gpt2c::api::Model model = gpt2c::api::Model::load("model.so", "model-dir");
+//     gpt2c::api::Sampling sampling = model.sampling_defaults();
+//     sampling.greedy = 1;
+//     model.generate("ROMEO:", 48, [](int32_t, std::string_view text) {
+//         std::cout << text << std::flush;
+//         return true;  // false stops
+//     }, &sampling);
+#ifndef GPT2C_RUNTIME_HPP
+#define GPT2C_RUNTIME_HPP
+
+#include <gpt2c/runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gpt2c {
+namespace api {
+
+// A failed call: what() is gpt2c_last_error() at the time of the failure.
+class Error : public std::runtime_error {
+public:
+    Error(gpt2c_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    gpt2c_status status() const noexcept { return status_; }
+
+private:
+    gpt2c_status status_;
+};
+
+// Throws Error for any status but GPT2C_OK.
+inline void check(gpt2c_status status) {
+    if (status != GPT2C_OK) throw Error(status, gpt2c_last_error());
+}
+
+using Sampling = gpt2c_sampling;
+using GenerationStats = gpt2c_generation_stats;
+
+// Called for each new token with the text that became complete (whole UTF-8
+// characters, possibly empty). Return false to stop generating. An exception
+// thrown here stops generation and is rethrown by Model::generate.
+using TokenCallback = std::function<bool(int32_t token, std::string_view text)>;
+
+namespace detail {
+struct ModelDeleter {
+    void operator()(gpt2c_model* model) const noexcept { gpt2c_model_free(model); }
+};
+struct FreeDeleter {
+    void operator()(void* pointer) const noexcept { gpt2c_free(pointer); }
+};
+}  // namespace detail
+
+// A loaded model (a compiled library plus its model directory). Move-only.
+// tokenize/detokenize may be called from several threads; generate calls on
+// one Model are serialized by the runtime.
+class Model {
+public:
+    // Loads a library made by `gpt2c compile` and the model directory it was
+    // compiled for. threads <= 0: one per hardware thread.
+    static Model load(const std::string& library_path, const std::string& model_dir, int threads = 0) {
+        gpt2c_model* raw = nullptr;
+        check(gpt2c_model_load(library_path.c_str(), model_dir.c_str(), threads, &raw));
+        return Model(raw);
+    }
+
+    Model() noexcept = default;  // empty: every call fails with GPT2C_ERROR_INVALID_ARGUMENT
+    // Takes ownership of a model loaded through the C API.
+    explicit Model(gpt2c_model* model) noexcept : model_(model) {}
+
+    gpt2c_model* get() const noexcept { return model_.get(); }
+    explicit operator bool() const noexcept { return model_ != nullptr; }
+
+    int32_t vocab_size() const { return gpt2c_model_vocab_size(model_.get()); }
+    int32_t context_length() const { return gpt2c_model_context_length(model_.get()); }
+
+    std::vector<int32_t> tokenize(std::string_view text) const {
+        int32_t* ids = nullptr;
+        size_t count = 0;
+        check(gpt2c_tokenize(model_.get(), text.data(), text.size(), &ids, &count));
+        std::unique_ptr<int32_t, detail::FreeDeleter> owned(ids);
+        return std::vector<int32_t>(ids, ids + count);
+    }
+
+    // The bytes of the tokens (possibly incomplete UTF-8 at the end).
+    std::string detokenize(const int32_t* ids, size_t count) const {
+        char* text = nullptr;
+        size_t length = 0;
+        check(gpt2c_detokenize(model_.get(), ids, count, &text, &length));
+        std::unique_ptr<char, detail::FreeDeleter> owned(text);
+        return std::string(text, length);
+    }
+    std::string detokenize(const std::vector<int32_t>& ids) const { return detokenize(ids.data(), ids.size()); }
+
+    // The model's generation_config.json where present, else temperature 1, no filters, seed 0.
+    Sampling sampling_defaults() const {
+        Sampling sampling{};
+        gpt2c_sampling_defaults(model_.get(), &sampling);
+        return sampling;
+    }
+
+    // Generates up to max_new_tokens after `prompt`, stopping at <|endoftext|>
+    // or when `callback` returns false. sampling == nullptr: the defaults.
+    GenerationStats generate(const std::string& prompt, int32_t max_new_tokens, const TokenCallback& callback = {},
+                             const Sampling* sampling = nullptr) {
+        struct Context {
+            const TokenCallback* callback;
+            std::exception_ptr error;
+        } context{&callback, nullptr};
+        gpt2c_token_callback trampoline = nullptr;
+        if (callback) {
+            trampoline = [](void* user_data, int32_t token, const char* text, size_t length) -> int {
+                auto* ctx = static_cast<Context*>(user_data);
+                try {
+                    return (*ctx->callback)(token, std::string_view(text, length)) ? 0 : 1;
+                } catch (...) {
+                    ctx->error = std::current_exception();
+                    return 1;
+                }
+            };
+        }
+        GenerationStats stats{};
+        gpt2c_status status =
+            gpt2c_generate(model_.get(), prompt.c_str(), max_new_tokens, sampling, trampoline, &context, &stats);
+        if (context.error) std::rethrow_exception(context.error);
+        check(status);
+        return stats;
+    }
+
+    GenerationStats generate(const std::string& prompt, int32_t max_new_tokens, const Sampling& sampling,
+                             const TokenCallback& callback = {}) {
+        return generate(prompt, max_new_tokens, callback, &sampling);
+    }
+
+    // Convenience: the whole generated text.
+    std::string generate_text(const std::string& prompt, int32_t max_new_tokens, const Sampling* sampling = nullptr,
+                              GenerationStats* stats = nullptr) {
+        std::string text;
+        GenerationStats s = generate(
+            prompt, max_new_tokens,
+            [&text](int32_t, std::string_view piece) {
+                text.append(piece.data(), piece.size());
+                return true;
+            },
+            sampling);
+        if (stats) *stats = s;
+        return text;
+    }
+
+private:
+    std::unique_ptr<gpt2c_model, detail::ModelDeleter> model_;
+};
+
+}  // namespace api
+}  // namespace gpt2c
+
+#endif  // GPT2C_RUNTIME_HPP

@@ -1,0 +1,39 @@
+// passes/choose_tiles.cpp - picks the GEMM tiling of every projection from the target.
+//
+// Each linear gets tile_nr (columns per packed panel: two vector registers
+// wide, so 32 floats with AVX-512 and 16 with AVX2), tile_mr (rows per
+// register block: as many as the register file holds with nr-wide
+// accumulators: 8 with 32 zmm registers, 4 with 16 ymm), tile_kc (depth per
+// block, so a kc x nr slice of the panel stays in half of L1 while the row
+// blocks stream past it) and loop_order, the nest the kernel runs: panels
+// (split across threads) > k blocks > row blocks > the mr x nr micro-kernel.
+// The attributes are only a plan: prepack-weights makes the panels and the
+// backend passes the numbers to the kernel. Linears already tiled are left
+// alone, so running the pass twice changes nothing.
+#include "passes/pass.h"
+
+#include "ir/verifier.h"
+
+#include <algorithm>
+
+namespace gpt2c::passes {
+
+void run_choose_tiles(ir::Module& module, const PassContext& context) {
+    const TargetInfo& target = context.target;
+    const int64_t vector_floats = std::max(4, target.vector_bytes / 4);
+    const int64_t nr = std::clamp<int64_t>(2 * vector_floats, 16, 48);
+    const int64_t mr = target.vector_bytes >= 64 ? 8 : 4;
+    for (ir::Node& node : module.nodes) {
+        if (node.kind != ir::OpKind::Linear || node.has_attr("tile_nr")) continue;
+        ir::LinearDims dims = ir::linear_dims(module, node);
+        int64_t kc = target.l1_bytes / 2 / (nr * 4);
+        kc = std::max<int64_t>(16, kc / 16 * 16);
+        kc = std::min(kc, dims.k);
+        node.attrs["tile_mr"] = mr;
+        node.attrs["tile_nr"] = nr;
+        node.attrs["tile_kc"] = kc;
+        node.attrs["loop_order"] = std::string("panel,k,row,micro");
+    }
+}
+
+}  // namespace gpt2c::passes

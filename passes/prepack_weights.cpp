@@ -1,0 +1,63 @@
+// passes/prepack_weights.cpp - puts each tiled projection's weight in the layout its kernel reads.
+//
+// For a linear with tile_nr whose weight is in a checkpoint layout (kn or nk)
+// it inserts `pack_weight(W){nr}`: W cut into column panels of nr, each
+// stored k-major ([N/nr, K, nr], zero-padded), so the micro-kernel reads one
+// contiguous stream per panel. pack_weight's operand is a weight (or a
+// weight transform such as a folded layer norm), so it runs once in the
+// library's prepare function when weights are loaded, never per token. The
+// linear then reads the panels (w_layout = "panels", n = N). Linears without
+// a tiling (choose-tiles did not run) are left alone.
+#include "passes/pass.h"
+
+#include "ir/verifier.h"
+
+namespace gpt2c::passes {
+
+namespace {
+
+// Inserts `node` at `position`; indices at or after it shift by one.
+int insert_node(ir::Module& m, int position, ir::Node node) {
+    for (ir::Node& n : m.nodes)
+        for (int& op : n.operands)
+            if (op >= position) ++op;
+    if (m.result >= position) ++m.result;
+    m.nodes.insert(m.nodes.begin() + position, std::move(node));
+    return position;
+}
+
+std::string unique_name(const ir::Module& m, std::string name) {
+    if (!m.find(name)) return name;
+    int i = 1;
+    while (m.find(name + "." + std::to_string(i))) ++i;
+    return name + "." + std::to_string(i);
+}
+
+}  // namespace
+
+void run_prepack_weights(ir::Module& module, const PassContext&) {
+    for (size_t i = 0; i < module.nodes.size(); ++i) {
+        ir::Node& linear = module.nodes[i];
+        if (linear.kind != ir::OpKind::Linear || !linear.has_attr("tile_nr")) continue;
+        std::string layout = linear.str_attr_or("w_layout", "kn");
+        if (layout != "kn" && layout != "nk") continue;
+        ir::LinearDims dims = ir::linear_dims(module, linear);
+        int64_t nr = linear.int_attr("tile_nr");
+        int weight = linear.operands[1];
+        ir::Node pack{ir::OpKind::PackWeight,
+                      unique_name(module, module.nodes[weight].name + ".packed"),
+                      ir::TensorType{ir::ElemType::F32,
+                                     {ir::Dim::c((dims.n + nr - 1) / nr), ir::Dim::c(dims.k), ir::Dim::c(nr)}},
+                      {weight},
+                      {{"w_layout", layout}, {"nr", nr}}};
+        int packed = insert_node(module, int(i), std::move(pack));
+        ir::Node& moved = module.nodes[i + 1];  // the linear, shifted by the insertion
+        moved.operands[1] = packed;
+        moved.attrs["w_layout"] = std::string("panels");
+        moved.attrs["n"] = dims.n;
+        ++i;
+    }
+    module.compact();  // drops a raw weight nothing reads any more
+}
+
+}  // namespace gpt2c::passes
