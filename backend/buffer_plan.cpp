@@ -6,7 +6,8 @@
 namespace gpt2c::backend {
 
 int64_t max_value_bytes(const ir::Module& module, int node) {
-    return module.nodes[node].type.max_elements(ir::symbol_bound(module)) * 4;
+    const ir::TensorType& type = module.nodes[node].type;
+    return type.max_elements(ir::symbol_bound(module)) * ir::elem_size(type.elem);
 }
 
 BufferPlan plan_buffers(const ir::Module& m) {

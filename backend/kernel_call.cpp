@@ -66,11 +66,13 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         ir::LinearDims d = ir::linear_dims(m, n);
         std::string layout = n.str_attr_or("w_layout", "kn");
         int64_t nr = layout == "panels" ? m.nodes[op(1)].type.dims[2].value : 1;
+        ir::ElemType welem = m.nodes[op(1)].type.elem;
+        int64_t wdtype = welem == ir::ElemType::BF16 ? 1 : welem == ir::ElemType::I8 ? 2 : 0;
         int next = 2;
         int bias = e.bias ? op(next++) : -1;
         int residual = e.residual ? op(next++) : -1;
         return {"linear", {op(0), op(1), bias, residual, index},
-                {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(n.has_attr("tile_mr") ? n.int_attr("tile_mr") : 8),
+                {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(wdtype), I(n.has_attr("tile_mr") ? n.int_attr("tile_mr") : 8),
                  I(n.has_attr("tile_kc") ? n.int_attr("tile_kc") : d.k), I(e.bias), I(activation_code(e.activation)),
                  I(e.residual)}};
     }
@@ -113,7 +115,9 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         std::string layout = n.str_attr("w_layout");
         const auto& w = m.nodes[op(0)].type.dims;
         int64_t k = layout == "kn" ? w[0].value : w[1].value, nn = layout == "kn" ? w[1].value : w[0].value;
-        return {"pack_weight", {op(0), index}, {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr"))}};
+        std::string dtype = n.str_attr_or("dtype", "f32");
+        int64_t wdtype = dtype == "bf16" ? 1 : dtype == "int8" ? 2 : 0;
+        return {"pack_weight", {op(0), index}, {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr")), I(wdtype)}};
     }
     case OpKind::Input:
     case OpKind::Weight: break;

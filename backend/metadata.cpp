@@ -34,6 +34,7 @@ std::string library_metadata_json(const ir::Module& m, const BufferPlan& plan, c
     for (int node : plan.prepared)
         prepared.push_back({{"name", m.nodes[node].name},
                             {"shape", shape_of(m.nodes[node].type)},
+                            {"bytes", max_value_bytes(m, node)},
                             {"used_by_forward", bool(used_by_forward[node])}});
     nlohmann::json meta = {
         {"abi_version", GPT2C_ABI_VERSION},

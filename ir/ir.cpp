@@ -133,8 +133,19 @@ bool Module::is_constant(int node) const {
 
 int64_t symbol_bound(const Module& module) { return module.int_attr("n_positions"); }
 
+int64_t elem_size(ElemType elem) {
+    switch (elem) {
+    case ElemType::F32:
+    case ElemType::I32: return 4;
+    case ElemType::BF16: return 2;
+    case ElemType::I8: return 1;
+    }
+    return 4;
+}
+
 std::string format_type(const TensorType& type) {
-    std::string s = type.elem == ElemType::F32 ? "f32[" : "i32[";
+    static const char* names[] = {"f32[", "i32[", "bf16[", "i8["};
+    std::string s = names[static_cast<int>(type.elem)];
     for (size_t i = 0; i < type.dims.size(); ++i) {
         if (i) s += ",";
         const Dim& d = type.dims[i];

@@ -46,7 +46,9 @@ struct Dim {
     bool operator==(const Dim&) const = default;
 };
 
-enum class ElemType { F32, I32 };
+// bf16 and i8 appear only in packed weights (pack_weight with dtype = "bf16" / "int8").
+enum class ElemType { F32, I32, BF16, I8 };
+int64_t elem_size(ElemType elem);
 
 struct TensorType {
     ElemType elem = ElemType::F32;

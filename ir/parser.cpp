@@ -177,13 +177,17 @@ private:
 
     TensorType tensor_type() {
         TensorType type;
-        std::string elem = identifier("an element type (f32 or i32)");
+        std::string elem = identifier("an element type (f32, i32, bf16 or i8)");
         if (elem == "f32") {
             type.elem = ElemType::F32;
         } else if (elem == "i32") {
             type.elem = ElemType::I32;
+        } else if (elem == "bf16") {
+            type.elem = ElemType::BF16;
+        } else if (elem == "i8") {
+            type.elem = ElemType::I8;
         } else {
-            error(fmt::format("unknown element type '{}' (expected f32 or i32)", elem));
+            error(fmt::format("unknown element type '{}' (expected f32, i32, bf16 or i8)", elem));
         }
         expect('[');
         skip_space();

@@ -128,7 +128,10 @@ LinearDims linear_dims(const Module& m, const Node& node) {
         int64_t nr = w.dims[2].value;
         if (n <= 0 || (n + nr - 1) / nr != w.dims[0].value)
             fail("IR verifier: %{} (linear): attribute n = {} does not fit panels {}", node.name, n, format_type(w));
-        return {w.dims[1].value, n};
+        // int8 panels carry their nr float32 column scales in 4 leading rows.
+        int64_t k = w.dims[1].value - (w.elem == ElemType::I8 ? kInt8ScaleRows : 0);
+        if (k <= 0) fail("IR verifier: %{} (linear): panels {} hold no rows", node.name, format_type(w));
+        return {k, n};
     }
     fail("IR verifier: %{} (linear): unknown w_layout \"{}\" (expected kn, nk or panels)", node.name, layout);
 }
@@ -294,7 +297,12 @@ TensorType infer_type(const Module& m, int index) {
         int64_t nr = node.int_attr("nr");
         int64_t k = c.operand(0).dims[layout == "kn" ? 0 : 1].value;
         int64_t n = c.operand(0).dims[layout == "kn" ? 1 : 0].value;
-        return f32({Dim::c((n + nr - 1) / nr), Dim::c(k), Dim::c(nr)});
+        std::string dtype = node.str_attr_or("dtype", "f32");
+        if (dtype == "f32") return f32({Dim::c((n + nr - 1) / nr), Dim::c(k), Dim::c(nr)});
+        if (dtype == "bf16") return TensorType{ElemType::BF16, {Dim::c((n + nr - 1) / nr), Dim::c(k), Dim::c(nr)}};
+        if (dtype == "int8")
+            return TensorType{ElemType::I8, {Dim::c((n + nr - 1) / nr), Dim::c(k + kInt8ScaleRows), Dim::c(nr)}};
+        c.error(fmt::format("attribute 'dtype' must be \"f32\", \"bf16\" or \"int8\", found \"{}\"", dtype));
     }
     }
     c.error("unknown op");

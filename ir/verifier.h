@@ -33,4 +33,7 @@ struct LinearDims {
 };
 LinearDims linear_dims(const Module& module, const Node& linear);
 
+// Rows of nr bytes at the start of each int8 panel that hold its nr float32 column scales.
+constexpr int64_t kInt8ScaleRows = 4;
+
 }  // namespace gpt2c::ir

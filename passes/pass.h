@@ -17,6 +17,9 @@ struct TargetInfo {
 
 struct PassContext {
     TargetInfo target;
+    // Storage of packed projection weights: "f32", "bf16" or "int8" (weight-only
+    // quantization with per-output-channel scales; arithmetic stays float32).
+    std::string weights_dtype = "f32";
 };
 
 // Every pass: rewrites `module` in place; leaves it verifiable.

@@ -8,9 +8,14 @@
 // library's prepare function when weights are loaded, never per token. The
 // linear then reads the panels (w_layout = "panels", n = N). Linears without
 // a tiling (choose-tiles did not run) are left alone.
+// With --weights-dtype=bf16 the panels hold bfloat16 (round to nearest even);
+// with int8 each panel starts with its nr float32 column scales (absmax/127)
+// followed by the int8 values. Kernels widen to float32 as they load, so only
+// the bytes streamed per token shrink.
 #include "passes/pass.h"
 
 #include "ir/verifier.h"
+#include "support/error.h"
 
 namespace gpt2c::passes {
 
@@ -35,7 +40,12 @@ std::string unique_name(const ir::Module& m, std::string name) {
 
 }  // namespace
 
-void run_prepack_weights(ir::Module& module, const PassContext&) {
+void run_prepack_weights(ir::Module& module, const PassContext& context) {
+    const std::string& dtype = context.weights_dtype;
+    if (dtype != "f32" && dtype != "bf16" && dtype != "int8")
+        fail("--weights-dtype={}: expected f32, bf16 or int8", dtype);
+    ir::ElemType elem = dtype == "bf16" ? ir::ElemType::BF16 : dtype == "int8" ? ir::ElemType::I8 : ir::ElemType::F32;
+    int64_t extra_rows = dtype == "int8" ? ir::kInt8ScaleRows : 0;
     for (size_t i = 0; i < module.nodes.size(); ++i) {
         ir::Node& linear = module.nodes[i];
         if (linear.kind != ir::OpKind::Linear || !linear.has_attr("tile_nr")) continue;
@@ -46,10 +56,11 @@ void run_prepack_weights(ir::Module& module, const PassContext&) {
         int weight = linear.operands[1];
         ir::Node pack{ir::OpKind::PackWeight,
                       unique_name(module, module.nodes[weight].name + ".packed"),
-                      ir::TensorType{ir::ElemType::F32,
-                                     {ir::Dim::c((dims.n + nr - 1) / nr), ir::Dim::c(dims.k), ir::Dim::c(nr)}},
+                      ir::TensorType{elem, {ir::Dim::c((dims.n + nr - 1) / nr), ir::Dim::c(dims.k + extra_rows),
+                                            ir::Dim::c(nr)}},
                       {weight},
                       {{"w_layout", layout}, {"nr", nr}}};
+        if (dtype != "f32") pack.attrs["dtype"] = dtype;
         int packed = insert_node(module, int(i), std::move(pack));
         ir::Node& moved = module.nodes[i + 1];  // the linear, shifted by the insertion
         moved.operands[1] = packed;

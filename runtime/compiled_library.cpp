@@ -26,12 +26,17 @@ std::vector<TensorSpec> parse_tensor_list(const nlohmann::json& list, const std:
         spec.name = item.at("name").get<std::string>();
         spec.shape = item.at("shape").get<std::vector<int64_t>>();
         spec.used_by_forward = item.value("used_by_forward", true);
+        spec.bytes = item.value("bytes", int64_t(-1));
         int64_t n = 1;
         for (int64_t d : spec.shape) {
             if (d <= 0 || d > kMaxTensorElements || n > kMaxTensorElements / d)
                 fail("{}: metadata tensor \"{}\" has an invalid shape", path, spec.name);
             n *= d;
         }
+        // A storage size must fit the shape: between one byte and four bytes per element.
+        if (spec.bytes < 0) spec.bytes = n * 4;
+        if (spec.bytes < n || spec.bytes > n * 4)
+            fail("{}: metadata tensor \"{}\" has {} bytes for {} elements", path, spec.name, spec.bytes, n);
         specs.push_back(std::move(spec));
     }
     return specs;

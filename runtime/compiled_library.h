@@ -19,6 +19,7 @@ struct TensorSpec {
     std::string name;
     std::vector<int64_t> shape;
     bool used_by_forward = true;
+    int64_t bytes = 0;  // storage size (prepared tensors may be bf16/int8); numel() * 4 for raw weights
     int64_t numel() const;
 };
 

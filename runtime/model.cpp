@@ -16,7 +16,7 @@ std::shared_ptr<Model> Model::load(const std::string& library_path, const std::s
     for (const auto& buffer : model->raw_) model->raw_ptrs_.push_back(buffer.data());
     std::vector<float*> prepared_out;
     for (const TensorSpec& spec : model->library_.prepared()) {
-        model->prepared_.emplace_back(size_t(spec.numel()));
+        model->prepared_.emplace_back(size_t((spec.bytes + 3) / 4));
         prepared_out.push_back(model->prepared_.back().data());
         model->prepared_ptrs_.push_back(model->prepared_.back().data());
     }

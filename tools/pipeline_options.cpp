@@ -16,6 +16,7 @@ std::vector<OptionSpec> pipeline_option_specs() {
         {"--dump-ir-dir", true, "write the IR after every pass to DIR/NN-passname.ir"},
         {"--verify-each", false, "verify the IR after every pass"},
         {"--time-passes", false, "report the time each pass took (to stderr)"},
+        {"--weights-dtype", true, "storage of packed projection weights: f32 (default), bf16, or int8 (per-channel scales)"},
     };
 }
 
@@ -41,6 +42,10 @@ PipelineChoice pipeline_from_args(const Args& args, int default_level) {
     inst.dump_dir = args.get("--dump-ir-dir").value_or("");
     inst.verify_each = args.has("--verify-each");
     inst.time_passes = args.has("--time-passes");
+    choice.context.weights_dtype = args.get("--weights-dtype").value_or("f32");
+    if (choice.context.weights_dtype != "f32" && choice.context.weights_dtype != "bf16" &&
+        choice.context.weights_dtype != "int8")
+        fail("--weights-dtype={}: expected f32, bf16 or int8", choice.context.weights_dtype);
     return choice;
 }
 

@@ -22,6 +22,9 @@ GPT2C_INLINE float epilogue(float acc, const float* bias, const float* residual,
 }
 
 typedef float vf16 __attribute__((ext_vector_type(16)));
+typedef unsigned short vu16x16 __attribute__((ext_vector_type(16)));
+typedef unsigned int vu32x16 __attribute__((ext_vector_type(16)));
+typedef signed char vi8x16 __attribute__((ext_vector_type(16)));
 
 GPT2C_INLINE vf16 load16(const float* p) {
     vf16 v;
@@ -30,18 +33,49 @@ GPT2C_INLINE vf16 load16(const float* p) {
 }
 GPT2C_INLINE void store16(float* p, vf16 v) { __builtin_memcpy(p, &v, sizeof v); }
 
-// C[MR, NV*16] (+)= A[MR, kc] * B[kc, NV*16] where B is a panel slice (row
-// stride NV*16) and A has row stride lda. Accumulators live in registers:
-// MR * NV vectors (AVX-512: 8 * 2 = 16 of the 32 zmm registers).
-template <int MR, int NV>
-GPT2C_INLINE void micro_kernel(const float* A, int64_t lda, const float* B, int64_t kc, float* C, int64_t ldc,
+// Packed weight storage (wdtype scalar): float32, bfloat16, or int8 with
+// per-column float32 scales in the panel's first kInt8ScaleRows rows.
+enum WeightType { kF32 = 0, kBF16 = 1, kInt8 = 2 };
+static const int64_t kInt8ScaleRows = 4;  // nr float32 scales = 4 rows of nr bytes
+
+template <int WT>
+struct Panel {
+    // Bytes of one panel of K rows and nr columns.
+    static int64_t bytes(int64_t K, int64_t nr) {
+        return WT == kF32 ? K * nr * 4 : WT == kBF16 ? K * nr * 2 : (K + kInt8ScaleRows) * nr;
+    }
+    // Where row 0 of the values starts.
+    static const char* values(const char* panel, int64_t nr) { return WT == kInt8 ? panel + kInt8ScaleRows * nr : panel; }
+    // 16 consecutive values of row k, as float32 (int8: not yet scaled).
+    static vf16 load(const char* values, int64_t k, int64_t nr, int v) {
+        if (WT == kF32) return load16((const float*)values + k * nr + v * 16);
+        if (WT == kBF16) {
+            vu16x16 h;
+            __builtin_memcpy(&h, values + (k * nr + v * 16) * 2, sizeof h);
+            vu32x16 w = __builtin_convertvector(h, vu32x16) << 16;
+            return (vf16)w;
+        }
+        vi8x16 q;
+        __builtin_memcpy(&q, values + k * nr + v * 16, sizeof q);
+        return __builtin_convertvector(q, vf16);
+    }
+    // Column scales of an int8 panel (null otherwise).
+    static const float* scales(const char* panel) { return WT == kInt8 ? (const float*)panel : nullptr; }
+};
+
+// C[MR, NV*16] (+)= A[MR, kc] * B[kc, NV*16] where B is a panel slice and A
+// has row stride lda. Accumulators live in registers: MR * NV vectors
+// (AVX-512: 8 * 2 = 16 of the 32 zmm registers).
+template <int MR, int NV, int WT>
+GPT2C_INLINE void micro_kernel(const float* A, int64_t lda, const char* B, int64_t kc, float* C, int64_t ldc,
                                bool accumulate) {
+    const int64_t nr = NV * 16;
     vf16 acc[MR][NV];
     for (int m = 0; m < MR; ++m)
         for (int v = 0; v < NV; ++v) acc[m][v] = accumulate ? load16(C + m * ldc + v * 16) : (vf16)0.0f;
     for (int64_t k = 0; k < kc; ++k) {
         vf16 b[NV];
-        for (int v = 0; v < NV; ++v) b[v] = load16(B + k * NV * 16 + v * 16);
+        for (int v = 0; v < NV; ++v) b[v] = Panel<WT>::load(B, k, nr, v);
         for (int m = 0; m < MR; ++m) {
             vf16 a = A[m * lda + k];
             for (int v = 0; v < NV; ++v) acc[m][v] += a * b[v];
@@ -53,80 +87,130 @@ GPT2C_INLINE void micro_kernel(const float* A, int64_t lda, const float* B, int6
 
 // C[rows, nr] (+)= A[rows, kb] * panel slice, rows of A at stride K, in
 // register blocks of mr (8), then 4, 2, 1 rows for the remainder.
-template <int NV>
-GPT2C_INLINE void block_rows(const float* A, int64_t K, const float* B, int64_t kb, float* C, int64_t ldc, int64_t rows,
+template <int NV, int WT>
+GPT2C_INLINE void block_rows(const float* A, int64_t K, const char* B, int64_t kb, float* C, int64_t ldc, int64_t rows,
                              int64_t mr, bool accumulate) {
     int64_t m = 0;
     if (mr >= 8)
-        for (; m + 8 <= rows; m += 8) micro_kernel<8, NV>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
-    for (; m + 4 <= rows; m += 4) micro_kernel<4, NV>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
-    for (; m + 2 <= rows; m += 2) micro_kernel<2, NV>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
-    for (; m < rows; ++m) micro_kernel<1, NV>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
+        for (; m + 8 <= rows; m += 8) micro_kernel<8, NV, WT>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m + 4 <= rows; m += 4) micro_kernel<4, NV, WT>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m + 2 <= rows; m += 2) micro_kernel<2, NV, WT>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m < rows; ++m) micro_kernel<1, NV, WT>(A + m * K, K, B, kb, C + m * ldc, ldc, accumulate);
+}
+
+// y[0, nr] = x[0, K] * panel, the decode case (one row). Bandwidth-bound:
+// four independent accumulator sets keep the FMA chains short, and a
+// software prefetch runs ~2 KB ahead of the panel stream.
+template <int NV, int WT>
+GPT2C_INLINE void gemv_panel(const float* x, int64_t K, const char* values, float* y) {
+    const int64_t nr = NV * 16;
+    const int64_t row_bytes = WT == kF32 ? nr * 4 : WT == kBF16 ? nr * 2 : nr;
+    vf16 acc[4][NV];
+    for (int u = 0; u < 4; ++u)
+        for (int v = 0; v < NV; ++v) acc[u][v] = (vf16)0.0f;
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        __builtin_prefetch(values + (k + 32) * row_bytes);
+        __builtin_prefetch(values + (k + 32) * row_bytes + 64);
+        for (int u = 0; u < 4; ++u) {
+            vf16 xv = x[k + u];
+            for (int v = 0; v < NV; ++v) acc[u][v] += xv * Panel<WT>::load(values, k + u, nr, v);
+        }
+    }
+    for (; k < K; ++k) {
+        vf16 xv = x[k];
+        for (int v = 0; v < NV; ++v) acc[0][v] += xv * Panel<WT>::load(values, k, nr, v);
+    }
+    for (int v = 0; v < NV; ++v) store16(y + v * 16, (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]));
 }
 
 // Packed path: one task per panel of nr columns. Loop nest panel > k block >
 // row block > micro-kernel: a kc x nr slice of the panel stays in L1 while
 // every row block streams past it, accumulating straight into `out`. A last
 // panel narrower than nr (N % nr != 0) goes through a small scratch tile.
-template <int NV>
+// int8 column scales are applied once per output, before the epilogue.
+template <int NV, int WT>
 GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K, int64_t N,
                                 int64_t mr, int64_t kc, int64_t has_bias, int64_t act, int64_t has_residual) {
     const float* x = (const float*)a->p[0];
-    const float* w = (const float*)a->p[1];
+    const char* w = (const char*)a->p[1];
     const float* bias = (const float*)a->p[2];
     const float* residual = (const float*)a->p[3];
     float* out = (float*)a->p[4];
     const int64_t nr = NV * 16;
+    const int64_t panel_bytes = Panel<WT>::bytes(K, nr);
+    const int64_t row_bytes = WT == kF32 ? nr * 4 : WT == kBF16 ? nr * 2 : nr;
     float tile[8 * NV * 16] __attribute__((aligned(64)));
     for (int64_t panel = begin; panel < end; ++panel) {
-        const float* pw = w + panel * K * nr;
+        const char* pw = w + panel * panel_bytes;
+        const char* values = Panel<WT>::values(pw, nr);
+        const float* scale = Panel<WT>::scales(pw);
         const int64_t n0 = panel * nr;
         const int64_t width = N - n0 < nr ? N - n0 : nr;
-        if (width == nr) {
+        if (M == 1) {
+            gemv_panel<NV, WT>(x, K, values, tile);
+            for (int64_t j = 0; j < width; ++j)
+                out[n0 + j] = epilogue(scale ? tile[j] * scale[j] : tile[j], bias, residual, 0, n0 + j, N, has_bias,
+                                       act, has_residual);
+        } else if (width == nr) {
             for (int64_t k0 = 0; k0 < K; k0 += kc) {
                 int64_t kb = K - k0 < kc ? K - k0 : kc;
                 for (int64_t m0 = 0; m0 < M; m0 += 8) {
                     int64_t rows = M - m0 < 8 ? M - m0 : 8;
-                    block_rows<NV>(x + m0 * K + k0, K, pw + k0 * nr, kb, out + m0 * N + n0, N, rows, mr, k0 > 0);
+                    block_rows<NV, WT>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, out + m0 * N + n0, N, rows,
+                                       mr, k0 > 0);
                 }
             }
             for (int64_t m = 0; m < M; ++m)
-                for (int64_t j = 0; j < nr; ++j)
+                for (int64_t j = 0; j < nr; ++j) {
+                    float v = out[m * N + n0 + j];
                     out[m * N + n0 + j] =
-                        epilogue(out[m * N + n0 + j], bias, residual, m, n0 + j, N, has_bias, act, has_residual);
+                        epilogue(scale ? v * scale[j] : v, bias, residual, m, n0 + j, N, has_bias, act, has_residual);
+                }
         } else {
             for (int64_t m0 = 0; m0 < M; m0 += 8) {
                 int64_t rows = M - m0 < 8 ? M - m0 : 8;
                 for (int64_t k0 = 0; k0 < K; k0 += kc) {
                     int64_t kb = K - k0 < kc ? K - k0 : kc;
-                    block_rows<NV>(x + m0 * K + k0, K, pw + k0 * nr, kb, tile, nr, rows, mr, k0 > 0);
+                    block_rows<NV, WT>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, tile, nr, rows, mr, k0 > 0);
                 }
                 for (int64_t m = 0; m < rows; ++m)
-                    for (int64_t j = 0; j < width; ++j)
-                        out[(m0 + m) * N + n0 + j] =
-                            epilogue(tile[m * nr + j], bias, residual, m0 + m, n0 + j, N, has_bias, act, has_residual);
+                    for (int64_t j = 0; j < width; ++j) {
+                        float v = tile[m * nr + j];
+                        out[(m0 + m) * N + n0 + j] = epilogue(scale ? v * scale[j] : v, bias, residual, m0 + m, n0 + j,
+                                                              N, has_bias, act, has_residual);
+                    }
             }
         }
     }
 }
 
+template <int WT>
+GPT2C_INLINE void linear_panels_nr(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K, int64_t N,
+                                   int64_t nr, int64_t mr, int64_t kc, int64_t has_bias, int64_t act,
+                                   int64_t has_residual) {
+    if (nr == 16) return linear_panels<1, WT>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+    if (nr == 32) return linear_panels<2, WT>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+    if (nr == 48) return linear_panels<3, WT>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+}
+
 // p: x [M,K], W (layout), bias [N] | null, residual [M,N] | null, out [M,N].
-// Packed weights ("panels", nr = 16, 32 or 48) take the register-blocked
-// path; kn/nk (unpacked, -O0) take the plain loops.
+// Packed weights ("panels", nr = 16, 32 or 48; f32, bf16 or int8) take the
+// register-blocked path; kn/nk (unpacked, -O0) take the plain loops.
 GPT2C_KERNEL int64_t gpt2c_k_linear_tasks(const KernelArgs* a, int64_t M, int64_t K, int64_t N, int64_t layout,
-                                          int64_t nr, int64_t mr, int64_t kc, int64_t has_bias, int64_t act,
-                                          int64_t has_residual) {
+                                          int64_t nr, int64_t wdtype, int64_t mr, int64_t kc, int64_t has_bias,
+                                          int64_t act, int64_t has_residual) {
     if (layout == kLayoutPanels) return (N + nr - 1) / nr;
     return (N + kColumnBlock - 1) / kColumnBlock;
 }
 GPT2C_KERNEL void gpt2c_k_linear(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K, int64_t N,
-                                 int64_t layout, int64_t nr, int64_t mr, int64_t kc, int64_t has_bias, int64_t act,
-                                 int64_t has_residual) {
+                                 int64_t layout, int64_t nr, int64_t wdtype, int64_t mr, int64_t kc, int64_t has_bias,
+                                 int64_t act, int64_t has_residual) {
     if (layout == kLayoutPanels) {
         if (kc <= 0 || kc > K) kc = K;
-        if (nr == 16) return linear_panels<1>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
-        if (nr == 32) return linear_panels<2>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
-        if (nr == 48) return linear_panels<3>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+        if (wdtype == kBF16) return linear_panels_nr<kBF16>(a, begin, end, M, K, N, nr, mr, kc, has_bias, act, has_residual);
+        if (wdtype == kInt8) return linear_panels_nr<kInt8>(a, begin, end, M, K, N, nr, mr, kc, has_bias, act, has_residual);
+        return linear_panels_nr<kF32>(a, begin, end, M, K, N, nr, mr, kc, has_bias, act, has_residual);
     }
     const float* x = (const float*)a->p[0];
     const float* w = (const float*)a->p[1];
@@ -197,20 +281,49 @@ GPT2C_KERNEL void gpt2c_k_fold_ln_bias(const KernelArgs* a, int64_t begin, int64
     }
 }
 
-// p: W (layout kn or nk), out [ceil(N/nr), K, nr]: column panels, zero-padded.
-GPT2C_KERNEL int64_t gpt2c_k_pack_weight_tasks(const KernelArgs* a, int64_t K, int64_t N, int64_t layout, int64_t nr) {
+// p: W (layout kn or nk), out: ceil(N/nr) column panels of K rows x nr,
+// zero-padded, stored as float32, bfloat16 (round to nearest even) or int8
+// (per-column scale absmax/127 in the panel's first kInt8ScaleRows rows).
+GPT2C_INLINE uint16_t to_bf16(float f) {
+    uint32_t bits;
+    __builtin_memcpy(&bits, &f, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);  // keep NaN a NaN
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+GPT2C_KERNEL int64_t gpt2c_k_pack_weight_tasks(const KernelArgs* a, int64_t K, int64_t N, int64_t layout, int64_t nr,
+                                               int64_t wdtype) {
     return (N + nr - 1) / nr;
 }
 GPT2C_KERNEL void gpt2c_k_pack_weight(const KernelArgs* a, int64_t begin, int64_t end, int64_t K, int64_t N,
-                                      int64_t layout, int64_t nr) {
+                                      int64_t layout, int64_t nr, int64_t wdtype) {
     const float* w = (const float*)a->p[0];
-    float* out = (float*)a->p[1];
+    char* out = (char*)a->p[1];
+    const int64_t panel_bytes = wdtype == kF32 ? K * nr * 4 : wdtype == kBF16 ? K * nr * 2 : (K + kInt8ScaleRows) * nr;
     for (int64_t panel = begin; panel < end; ++panel) {
-        float* dst = out + panel * K * nr;
-        for (int64_t k = 0; k < K; ++k) {
-            for (int64_t j = 0; j < nr; ++j) {
-                int64_t n = panel * nr + j;
-                dst[k * nr + j] = n < N ? weight_at(w, k, n, K, N, layout, 1) : 0.0f;
+        char* dst = out + panel * panel_bytes;
+        for (int64_t j = 0; j < nr; ++j) {
+            int64_t n = panel * nr + j;
+            if (wdtype == kInt8) {
+                float absmax = 0.0f;
+                for (int64_t k = 0; k < K && n < N; ++k) {
+                    float v = weight_at(w, k, n, K, N, layout, 1);
+                    absmax = v > absmax ? v : (-v > absmax ? -v : absmax);
+                }
+                float scale = absmax / 127.0f;
+                float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+                ((float*)dst)[j] = scale;
+                signed char* q = (signed char*)(dst + kInt8ScaleRows * nr);
+                for (int64_t k = 0; k < K; ++k) {
+                    float v = n < N ? weight_at(w, k, n, K, N, layout, 1) * inv : 0.0f;
+                    q[k * nr + j] = (signed char)__builtin_roundf(v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v));
+                }
+            } else {
+                for (int64_t k = 0; k < K; ++k) {
+                    float v = n < N ? weight_at(w, k, n, K, N, layout, 1) : 0.0f;
+                    if (wdtype == kBF16) ((uint16_t*)dst)[k * nr + j] = to_bf16(v);
+                    else ((float*)dst)[k * nr + j] = v;
+                }
             }
         }
     }
