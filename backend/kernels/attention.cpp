@@ -102,13 +102,24 @@ GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_
 }
 
 // Fused attention: p: qkv [T,3C], keys [S,C], values [S,C], out [T,C].
-// Online softmax over tiles of keys: a running max and sum rescale the
-// partial output, so scores are never materialized. One task per (row, head).
-static const int64_t kKeyTile = 64;
+// One task per (block of query rows, head). Keys are visited in tiles; each
+// tile is transposed once into [D][tile] so the scores of all its keys are
+// computed with vector FMAs across keys (no horizontal sums), and reused by
+// every row of the block. An online softmax (running max and sum rescale the
+// partial output, kept in `out`) means the scores are never materialized.
+// A row's result depends only on its own keys, in a fixed order: prefill,
+// decode and any thread count compute it the same way.
+static const int64_t kRowBlock = 8;
+static const int64_t kTileFloats = 8192;  // 32 KB of transposed keys on the stack
+
+GPT2C_INLINE int64_t key_tile(int64_t D) {
+    int64_t tile = kTileFloats / D;
+    return tile > 64 ? 64 : (tile < 1 ? 1 : tile);
+}
 
 GPT2C_KERNEL int64_t gpt2c_k_attention_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
                                              int64_t past, float scale) {
-    return T * H;
+    return H * ((T + kRowBlock - 1) / kRowBlock);
 }
 GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
                                     int64_t H, int64_t past, float scale) {
@@ -117,37 +128,61 @@ GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t 
     const float* values = (const float*)a->p[2];
     float* out = (float*)a->p[3];
     const int64_t D = C / H;
-    float scores[kKeyTile];
+    const int64_t KT = key_tile(D);
+    float kt[kTileFloats] __attribute__((aligned(64)));
+    float scores[64] __attribute__((aligned(64)));
+    float running_max[kRowBlock], running_sum[kRowBlock];
     for (int64_t task = begin; task < end; ++task) {
-        int64_t t = task / H, h = task % H;
-        const float* q = qkv + t * 3 * C + h * D;
-        float* o = out + t * C + h * D;
-        for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
-        float running_max = -INFINITY, running_sum = 0.0f;
-        int64_t visible = past + t + 1;  // causal: keys 0..past+t
-        for (int64_t s0 = 0; s0 < visible; s0 += kKeyTile) {
-            int64_t n = visible - s0 < kKeyTile ? visible - s0 : kKeyTile;
-            float tile_max = -INFINITY;
+        const int64_t h = task % H, t0 = (task / H) * kRowBlock;
+        const int64_t t1 = t0 + kRowBlock < T ? t0 + kRowBlock : T;
+        for (int64_t t = t0; t < t1; ++t) {
+            float* o = out + t * C + h * D;
+            for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+            running_max[t - t0] = -INFINITY;
+            running_sum[t - t0] = 0.0f;
+        }
+        const int64_t visible_end = past + t1;  // the block's last row sees keys 0..past+t1-1
+        for (int64_t s0 = 0; s0 < visible_end; s0 += KT) {
+            const int64_t n = visible_end - s0 < KT ? visible_end - s0 : KT;
             for (int64_t j = 0; j < n; ++j) {
                 const float* k = keys + (s0 + j) * C + h * D;
-                float acc = 0.0f;
-                for (int64_t d = 0; d < D; ++d) acc += q[d] * k[d];
-                scores[j] = acc * scale;
-                tile_max = scores[j] > tile_max ? scores[j] : tile_max;
+                for (int64_t d = 0; d < D; ++d) kt[d * KT + j] = k[d];
             }
-            float new_max = tile_max > running_max ? tile_max : running_max;
-            float correction = fast_exp(running_max - new_max);
-            running_sum *= correction;
-            for (int64_t d = 0; d < D; ++d) o[d] *= correction;
-            for (int64_t j = 0; j < n; ++j) {
-                float p = fast_exp(scores[j] - new_max);
-                running_sum += p;
-                const float* v = values + (s0 + j) * C + h * D;
-                for (int64_t d = 0; d < D; ++d) o[d] += p * v[d];
+            for (int64_t t = t0; t < t1; ++t) {
+                const int64_t visible = past + t + 1;
+                if (s0 >= visible) continue;
+                const int64_t nn = visible - s0 < n ? visible - s0 : n;
+                const float* q = qkv + t * 3 * C + h * D;
+                for (int64_t j = 0; j < nn; ++j) scores[j] = 0.0f;
+                for (int64_t d = 0; d < D; ++d) {
+                    const float qd = q[d];
+                    const float* row = kt + d * KT;
+                    for (int64_t j = 0; j < nn; ++j) scores[j] += qd * row[j];
+                }
+                float tile_max = -INFINITY;
+                for (int64_t j = 0; j < nn; ++j) {
+                    scores[j] *= scale;
+                    tile_max = scores[j] > tile_max ? scores[j] : tile_max;
+                }
+                float* o = out + t * C + h * D;
+                const int64_t r = t - t0;
+                const float new_max = tile_max > running_max[r] ? tile_max : running_max[r];
+                const float correction = fast_exp(running_max[r] - new_max);
+                running_sum[r] *= correction;
+                for (int64_t d = 0; d < D; ++d) o[d] *= correction;
+                for (int64_t j = 0; j < nn; ++j) {
+                    const float p = fast_exp(scores[j] - new_max);
+                    running_sum[r] += p;
+                    const float* v = values + (s0 + j) * C + h * D;
+                    for (int64_t d = 0; d < D; ++d) o[d] += p * v[d];
+                }
+                running_max[r] = new_max;
             }
-            running_max = new_max;
         }
-        float inv = 1.0f / running_sum;
-        for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+        for (int64_t t = t0; t < t1; ++t) {
+            float* o = out + t * C + h * D;
+            const float inv = 1.0f / running_sum[t - t0];
+            for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+        }
     }
 }
