@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <cerrno>
@@ -54,6 +55,15 @@ std::string header_text(const ir::Module& m, const BufferPlan& plan) {
     return s;
 }
 
+// Every feature the target machine has enabled: the CPU's own and the explicit ones.
+std::string enabled_features(const llvm::TargetMachine& machine) {
+    const llvm::MCSubtargetInfo* info = machine.getMCSubtargetInfo();
+    std::string features;
+    for (const llvm::SubtargetFeatureKV& kv : info->getAllProcessorFeatures())
+        if (info->getFeatureBits().test(kv.Value)) features += (features.empty() ? "+" : ",+") + std::string(kv.Key);
+    return features;
+}
+
 }  // namespace
 
 CompileResult compile_library(const ir::Module& module, const CompileOptions& options) {
@@ -63,32 +73,47 @@ CompileResult compile_library(const ir::Module& module, const CompileOptions& op
     TargetSpec target = resolve_target(options.target_cpu, options.target_features);
     std::unique_ptr<llvm::TargetMachine> machine = create_target_machine(target);
     CompileResult result;
-    result.metadata_json = library_metadata_json(module, plan, target, options.pipeline);
+    // The metadata lists every feature the code may use, including those the CPU name
+    // implies (--target-cpu=sapphirerapids alone means AMX and AVX-512 FP16): the
+    // runtime refuses to run the library on a CPU without them.
+    TargetSpec recorded = target;
+    recorded.features = enabled_features(*machine);
+    result.metadata_json = library_metadata_json(module, plan, recorded, options.pipeline);
 
     llvm::LLVMContext context;
     std::unique_ptr<llvm::Module> llvm_module = generate_llvm_module(module, plan, target, result.metadata_json, context);
     optimize_module(*llvm_module, *machine, options.llvm_opt_level);
     if (!options.emit_llvm.empty()) write_llvm_ir(*llvm_module, options.emit_llvm);
 
-    std::string object = temporary_path_for(options.output) + ".o";
-    std::string library_tmp = temporary_path_for(options.output);
+    // Everything is written to temporary files beside the outputs and renamed into place only
+    // when all three exist: a failure anywhere leaves the previous LIB.so/.h/.json untouched
+    // (or nothing, for a first compile) and no temporary files.
+    result.header = with_extension(options.output, ".h");
+    result.metadata = with_extension(options.output, ".json");
+    const std::string object = temporary_path_for(options.output) + ".o";
+    const std::string library_tmp = temporary_path_for(options.output);
+    const std::string header_tmp = temporary_path_for(result.header);
+    const std::string metadata_tmp = temporary_path_for(result.metadata);
     try {
         emit_object_file(*llvm_module, *machine, object);
         link_shared_library(object, library_tmp);
         std::remove(object.c_str());
-        result.header = with_extension(options.output, ".h");
-        result.metadata = with_extension(options.output, ".json");
-        write_file_atomically(result.header, header_text(module, plan));
+        write_file_atomically(header_tmp, header_text(module, plan));
         nlohmann::json sidecar = nlohmann::json::parse(result.metadata_json);
         sidecar["compile_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        write_file_atomically(result.metadata, sidecar.dump(2) + "\n");
-        if (std::rename(library_tmp.c_str(), options.output.c_str()) != 0)
-            fail("{}: cannot write the library: {}", options.output, std::strerror(errno));
+        write_file_atomically(metadata_tmp, sidecar.dump(2) + "\n");
+        for (const std::string& path : {options.output, result.header, result.metadata}) {
+            std::error_code ec;
+            if (std::filesystem::is_directory(path, ec))
+                fail("{}: is a directory; expected a file name for the output", path);
+        }
+        const std::pair<const std::string*, const std::string*> renames[] = {
+            {&library_tmp, &options.output}, {&header_tmp, &result.header}, {&metadata_tmp, &result.metadata}};
+        for (auto [tmp, path] : renames)
+            if (std::rename(tmp->c_str(), path->c_str()) != 0)
+                fail("{}: cannot write the output: {}", *path, std::strerror(errno));
     } catch (...) {
-        std::remove(object.c_str());
-        std::remove(library_tmp.c_str());
-        if (!result.header.empty()) std::remove(result.header.c_str());
-        if (!result.metadata.empty()) std::remove(result.metadata.c_str());
+        for (const std::string* path : {&object, &library_tmp, &header_tmp, &metadata_tmp}) std::remove(path->c_str());
         throw;
     }
     result.library = options.output;

@@ -5,6 +5,7 @@
 #include "support/files.h"
 
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +51,11 @@ void link_shared_library(const std::string& object_path, const std::string& outp
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         ::unlink(output_path.c_str());
         fail("linking {} with '{}' failed:\n{}", output_path, driver, log);
+    }
+    struct stat st {};
+    if (::stat(output_path.c_str(), &st) != 0 || st.st_size == 0) {
+        ::unlink(output_path.c_str());
+        fail("linking {} with '{}' reported success but wrote no library", output_path, driver);
     }
 }
 

@@ -2,6 +2,8 @@
 #include "frontend/config.h"
 
 #include "support/error.h"
+#include "support/files.h"
+#include "support/json_limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +42,7 @@ constexpr int64_t kMaxInner = 262144;
 constexpr int64_t kMaxPositions = 65536;
 constexpr int64_t kMaxVocab = int64_t{1} << 22;
 constexpr int64_t kMaxParams = int64_t{1} << 34;
+constexpr size_t kMaxConfigBytes = size_t{16} << 20;
 
 // A short human description of a JSON value for "found ..." in messages.
 std::string describe(const json& value) {
@@ -214,7 +217,12 @@ std::optional<Activation> parse_activation(std::string_view name) {
     return std::nullopt;
 }
 
+// A UTF-8 byte order mark before the JSON is accepted (nlohmann skips one; Windows
+// editors write it) even though Python's json.loads rejects it: the text after it
+// is the same config. Anything nested deeper than kMaxJsonDepth is rejected
+// before parsing (see support/json_limits.h).
 ModelConfig parse_config(std::string_view json_text, const std::string& source) {
+    check_json_depth(json_text, source);
     json root;
     try {
         root = json::parse(json_text);
@@ -246,12 +254,8 @@ ModelConfig load_config(const std::string& path_or_dir) {
     const std::string file = path.string();
     if (fs::is_directory(status)) fail("{}: is a directory, expected a config.json file", file);
 
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open for reading: {}", file, std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) fail("{}: read error", file);
-    return parse_config(text.str(), file);
+    // A config.json is a few kilobytes; the limit stops /dev/zero or an endless pipe.
+    return parse_config(read_file(file, kMaxConfigBytes), file);
 }
 
 json config_to_json(const ModelConfig& config) {

@@ -64,6 +64,9 @@ struct Checker {
 
 bool is_weight_layout(const std::string& layout) { return layout == "kn" || layout == "nk"; }
 
+// ceil(a / b) for a >= 0, b > 0, without the overflow of (a + b - 1) / b near INT64_MAX.
+int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
 TensorType f32(std::vector<Dim> dims) { return TensorType{ElemType::F32, std::move(dims)}; }
 
 bool operand_is_not(const Module& m, const Node& node, int i, OpKind kind) {
@@ -126,7 +129,7 @@ LinearDims linear_dims(const Module& m, const Node& node) {
         need_rank(3);
         int64_t n = node.int_attr("n");
         int64_t nr = w.dims[2].value;
-        if (n <= 0 || (n + nr - 1) / nr != w.dims[0].value)
+        if (n <= 0 || nr <= 0 || ceil_div(n, nr) != w.dims[0].value)
             fail("IR verifier: %{} (linear): attribute n = {} does not fit panels {}", node.name, n, format_type(w));
         // int8 panels carry their nr float32 column scales in 4 leading rows.
         int64_t k = w.dims[1].value - (w.elem == ElemType::I8 ? kInt8ScaleRows : 0);
@@ -298,10 +301,13 @@ TensorType infer_type(const Module& m, int index) {
         int64_t k = c.operand(0).dims[layout == "kn" ? 0 : 1].value;
         int64_t n = c.operand(0).dims[layout == "kn" ? 1 : 0].value;
         std::string dtype = node.str_attr_or("dtype", "f32");
-        if (dtype == "f32") return f32({Dim::c((n + nr - 1) / nr), Dim::c(k), Dim::c(nr)});
-        if (dtype == "bf16") return TensorType{ElemType::BF16, {Dim::c((n + nr - 1) / nr), Dim::c(k), Dim::c(nr)}};
-        if (dtype == "int8")
-            return TensorType{ElemType::I8, {Dim::c((n + nr - 1) / nr), Dim::c(k + kInt8ScaleRows), Dim::c(nr)}};
+        const int64_t panels = ceil_div(n, nr);
+        if (dtype == "f32") return f32({Dim::c(panels), Dim::c(k), Dim::c(nr)});
+        if (dtype == "bf16") return TensorType{ElemType::BF16, {Dim::c(panels), Dim::c(k), Dim::c(nr)}};
+        if (dtype == "int8") {
+            if (k > INT64_MAX - kInt8ScaleRows) c.error(fmt::format("K = {} is too large for int8 panels", k));
+            return TensorType{ElemType::I8, {Dim::c(panels), Dim::c(k + kInt8ScaleRows), Dim::c(nr)}};
+        }
         c.error(fmt::format("attribute 'dtype' must be \"f32\", \"bf16\" or \"int8\", found \"{}\"", dtype));
     }
     }

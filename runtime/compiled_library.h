@@ -59,7 +59,8 @@ private:
 };
 
 // The "+feature" entries of an LLVM feature string that this CPU lacks
-// (only features the runtime knows how to detect are checked).
+// (x86 features are read from CPUID, including whether the OS enabled their
+// register state; feature names the runtime does not know are not checked).
 std::vector<std::string> missing_cpu_features(const std::string& llvm_features);
 
 }  // namespace gpt2c

@@ -2,6 +2,7 @@
 #include "runtime/safetensors.h"
 
 #include "support/error.h"
+#include "support/json_limits.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -15,6 +16,7 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -155,6 +157,8 @@ Header parse_header(const std::string& path, const char* begin, const char* end)
         fail("{}: header is not valid JSON: NUL byte at header offset {}; expected JSON text",
              path, static_cast<const char*>(nul) - begin);
     }
+    // Before any parse: deep nesting would overflow the stack when a message dumps a value.
+    check_json_depth(std::string_view(begin, static_cast<size_t>(end - begin)), path);
     KeyScanner scanner;
     if (!Json::sax_parse(begin, end, &scanner)) {
         fail("{}: header is not valid JSON: {}", path, scanner.error);
@@ -368,18 +372,38 @@ inline uint32_t f16_bits_to_f32_bits(uint32_t h) {
     return sign | (subnormal & subnormal_mask) | (normal & ~subnormal_mask);
 }
 
-void convert_f16(const unsigned char* in, size_t n, float* out) {
+// The converters return nonzero when they saw a NaN or an infinity: a branch-free flag
+// computed in the same pass as the copy, which costs nothing measurable (a separate
+// scan of the output cost ~15% of the conversion time on a 124M checkpoint).
+int32_t convert_f32(const unsigned char* in, size_t n, float* out) {
+    int32_t special = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, in + 4 * i, 4);  // unaligned-safe; compiles to a vector load
+        out[i] = std::bit_cast<float>(bits);
+        special |= -static_cast<int32_t>(static_cast<int32_t>(bits & 0x7fffffffu) > 0x7f7fffff);
+    }
+    return special;
+}
+
+int32_t convert_f16(const unsigned char* in, size_t n, float* out) {
+    int32_t special = 0;
     for (size_t i = 0; i < n; ++i) {
         uint32_t h = static_cast<uint32_t>(in[2 * i]) | (static_cast<uint32_t>(in[2 * i + 1]) << 8);
         out[i] = std::bit_cast<float>(f16_bits_to_f32_bits(h));
+        special |= -static_cast<int32_t>((h & 0x7c00u) == 0x7c00u);
     }
+    return special;
 }
 
-void convert_bf16(const unsigned char* in, size_t n, float* out) {
+int32_t convert_bf16(const unsigned char* in, size_t n, float* out) {
+    int32_t special = 0;
     for (size_t i = 0; i < n; ++i) {
         uint32_t h = static_cast<uint32_t>(in[2 * i]) | (static_cast<uint32_t>(in[2 * i + 1]) << 8);
         out[i] = std::bit_cast<float>(h << 16);
+        special |= -static_cast<int32_t>((h & 0x7f80u) == 0x7f80u);
     }
+    return special;
 }
 
 }  // namespace
@@ -466,24 +490,34 @@ const TensorView* SafetensorsFile::find(std::string_view name) const {
     return nullptr;
 }
 
-void convert_to_f32(const TensorView& tensor, const std::string& file, float* out) {
+void convert_to_f32(const TensorView& tensor, const std::string& file, float* out,
+                    bool require_finite) {
     static_assert(std::endian::native == std::endian::little, "F32 copy assumes little-endian");
-    size_t n = static_cast<size_t>(tensor.numel());
+    const size_t n = static_cast<size_t>(tensor.numel());
     const auto* in = reinterpret_cast<const unsigned char*>(tensor.data);
+    int32_t (*convert)(const unsigned char*, size_t, float*) = nullptr;
     switch (tensor.dtype) {
     case DType::F32:
-        if (n) std::memcpy(out, in, n * sizeof(float));
-        return;
+        convert = convert_f32;
+        break;
     case DType::F16:
-        convert_f16(in, n, out);
-        return;
+        convert = convert_f16;
+        break;
     case DType::BF16:
-        convert_bf16(in, n, out);
-        return;
+        convert = convert_bf16;
+        break;
     default:
         fail("{}: tensor '{}': cannot convert dtype {} to F32; supported dtypes are F32, F16 "
              "and BF16",
              file, tensor.name, dtype_name(tensor.dtype));
+    }
+    if (convert(in, n, out) == 0 || !require_finite) return;
+    for (size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(out[i])) {
+            fail("{}: tensor '{}': element {} is {}; expected finite weights (a NaN or infinity "
+                 "makes every logit NaN)",
+                 file, tensor.name, i, out[i]);
+        }
     }
 }
 

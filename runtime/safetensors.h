@@ -56,7 +56,10 @@ private:
 
 // Converts F32, F16 or BF16 elements to float32 (exactly; F16 subnormals,
 // infinities and NaNs included). Any other dtype is a gpt2c::Error naming
-// `file` and the tensor. `out` holds tensor.numel() floats.
-void convert_to_f32(const TensorView& tensor, const std::string& file, float* out);
+// `file` and the tensor. `out` holds tensor.numel() floats. With
+// require_finite, a NaN or infinity is a gpt2c::Error naming the tensor and
+// the element's index (detected in the same pass as the conversion).
+void convert_to_f32(const TensorView& tensor, const std::string& file, float* out,
+                    bool require_finite = false);
 
 }  // namespace gpt2c

@@ -3,6 +3,8 @@
 #include "runtime/tokenizer.h"
 
 #include "support/error.h"
+#include "support/files.h"
+#include "support/json_limits.h"
 
 #include <nlohmann/json.hpp>
 #include <pcre2.h>
@@ -132,14 +134,10 @@ std::string_view sanitize_utf8(std::string_view text, std::string& storage) {
     return copying ? std::string_view(storage) : text;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("cannot open {}: {}", path, std::strerror(errno));
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) fail("cannot read {}", path);
-    return buffer.str();
-}
+// vocab.json and merges.txt of real models are about 1 MB; the limit only stops an endless file.
+constexpr size_t kMaxTokenizerFileBytes = size_t(1) << 30;
+
+std::string read_tokenizer_file(const std::string& path) { return read_file(path, kMaxTokenizerFileBytes); }
 
 // Decodes one UTF-8 code point from s at i (advancing i); the caller has valid UTF-8 (from nlohmann).
 char32_t next_code_point(std::string_view s, size_t& i) {
@@ -178,10 +176,11 @@ std::string key_to_bytes(const std::string& path, const std::string& key) {
 }
 
 nlohmann::json parse_json(const std::string& path) {
-    const std::string text = read_file(path);
+    const std::string text = read_tokenizer_file(path);
+    check_json_depth(text, path);  // before parsing: dump() in a message would recurse once per level
     try {
         return nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers out of range (1e400)
         fail("{}: not valid JSON: {}", path, e.what());
     }
 }
@@ -198,9 +197,11 @@ Vocab load_vocab(const std::string& path) {
     for (const auto& [key, value] : json.items()) {
         if (!value.is_number_integer())
             fail("{}: key \"{}\": expected an integer id, found {}", path, key, value.dump());
+        // Unsigned first: 2^64-1 read as int64 would be reported as -1.
+        if (value.is_number_unsigned() ? value.get<uint64_t>() >= n : value.get<int64_t>() < 0)
+            fail("{}: key \"{}\": id {} is out of range: {} entries need dense ids 0..{}", path, key, value.dump(), n,
+                 n - 1);
         const int64_t id = value.get<int64_t>();
-        if (id < 0 || uint64_t(id) >= n)
-            fail("{}: key \"{}\": id {} is out of range: {} entries need dense ids 0..{}", path, key, id, n, n - 1);
         if (key_of[id] != nullptr)
             fail("{}: key \"{}\": id {} is already used by key \"{}\"", path, key, id, *key_of[id]);
         auto [it, inserted] = vocab.ids.emplace(key, int32_t(id));
@@ -274,7 +275,7 @@ int32_t merge_token_id(const Vocab& vocab, const std::string& path, size_t line_
 
 // Reads merges.txt: optional "#version" first line, then one "A B" per line in rank order.
 PairTable load_merges(const std::string& path, const Vocab& vocab) {
-    const std::string text = read_file(path);
+    const std::string text = read_tokenizer_file(path);
     PairTable merges;
     std::string_view rest(text);
     for (size_t line_no = 1; !rest.empty(); ++line_no) {

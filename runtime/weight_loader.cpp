@@ -38,10 +38,11 @@ void check_no_extra_layers(const SafetensorsFile& file, int64_t n_layer) {
     for (const TensorView& t : file.tensors()) {
         std::smatch match;
         if (!std::regex_search(t.name, match, layer_name)) continue;
-        int64_t layer = std::stoll(match[2].str().substr(0, 9));
-        if (layer >= n_layer)
+        const std::string digits = match[2].str();  // may be longer than any int64
+        const bool beyond = digits.size() > 9 || std::stoll(digits) >= n_layer;
+        if (beyond)
             fail("{}: tensor \"{}\" belongs to layer {}, but the compiled config has n_layer = {}", file.path(), t.name,
-                 layer, n_layer);
+                 digits, n_layer);
     }
 }
 
@@ -61,16 +62,25 @@ std::string find_checkpoint(const std::string& model_path) {
 
 std::vector<AlignedBuffer<float>> load_weights(const CompiledLibrary& library, const std::string& model_path) {
     SafetensorsFile file = SafetensorsFile::open(find_checkpoint(model_path));
-    check_no_extra_layers(file, library.config().n_layer);
-    std::vector<AlignedBuffer<float>> raw;
-    raw.reserve(library.weights().size());
+    // Names and shapes first, before anything is allocated or converted: a checkpoint of
+    // another config is reported by its first mis-shaped tensor (both shapes), which says
+    // more than an extra layer would.
+    std::vector<const TensorView*> tensors;
+    tensors.reserve(library.weights().size());
     for (const TensorSpec& spec : library.weights()) {
         const TensorView* t = find_tensor(file, spec.name);
         if (t->shape != spec.shape)
             fail("{}: tensor \"{}\" has shape {}, but the compiled config needs {}", file.path(), t->name,
                  format_shape(t->shape), format_shape(spec.shape));
-        AlignedBuffer<float> buffer(size_t(spec.numel()));
-        convert_to_f32(*t, file.path(), buffer.data());
+        tensors.push_back(t);
+    }
+    check_no_extra_layers(file, library.config().n_layer);
+    std::vector<AlignedBuffer<float>> raw;
+    raw.reserve(library.weights().size());
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        AlignedBuffer<float> buffer(size_t(library.weights()[i].numel()));
+        // NaN or infinite weights would turn every logit into NaN: reject them here, naming the element.
+        convert_to_f32(*tensors[i], file.path(), buffer.data(), /*require_finite=*/true);
         raw.push_back(std::move(buffer));
     }
     return raw;

@@ -4,7 +4,8 @@
 // never has it); attn.bias / attn.masked_bias buffers are ignored; an untied
 // model needs lm_head.weight, a tied one uses wte. Shapes must equal the
 // library's (Conv1D weights in their [in, out] layout). F32, F16 and BF16 are
-// converted to float32.
+// converted to float32; a NaN or infinity in a weight is an error naming the
+// tensor and element (attn.bias / masked_bias are never read, so theirs are fine).
 #pragma once
 
 #include "runtime/aligned_buffer.h"

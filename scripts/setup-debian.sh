@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config ccache git  # toolchain
   llvm-19-dev clang-19                          # backend: LLVM 19 libraries; clang 19 compiles the kernels to bitcode
   llvm-19-tools                                 # tests: lit and FileCheck
+  libclang-rt-19-dev                            # tests: libFuzzer and the sanitizer runtimes for clang-19 (tests/fuzz/)
   libfmt-dev nlohmann-json3-dev libpcre2-dev    # formatting, JSON, the tokenizer's regex
   catch2                                        # unit tests (Catch2 v2)
   python3                                       # lit

@@ -3,6 +3,8 @@
 
 #include "support/error.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,13 +15,27 @@
 
 namespace gpt2c {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
-    std::ostringstream content;
-    content << in.rdbuf();
-    if (in.bad()) fail("{}: read failed", path);
-    return content.str();
+std::string read_file(const std::string& path, size_t max_bytes) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) fail("{}: is a directory, expected a file", path);
+    std::string content;
+    char buffer[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("{}: cannot read: {}", path, std::strerror(errno));
+        if (n == 0) break;
+        if (size_t(n) > max_bytes - content.size())
+            fail("{}: larger than {} bytes; expected a smaller file", path, max_bytes);
+        content.append(buffer, size_t(n));
+    }
+    return content;
 }
 
 std::string temporary_path_for(const std::string& path) {

@@ -5,6 +5,7 @@
 #include "runtime/tokenizer.h"
 #include "support/error.h"
 #include "support/files.h"
+#include "support/json_limits.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -116,9 +117,11 @@ void apply_generation_config(const std::string& dir, int64_t vocab, RunSettings&
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) return;
     const std::string source = path.string();
+    const std::string text = read_file(source, size_t(16) << 20);
+    check_json_depth(text, source);  // dump() in the messages below recurses once per level
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(read_file(source));
+        j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         fail("{}: not valid JSON: {}", source, e.what());
     }
@@ -189,6 +192,7 @@ void print_stats(const GenerationStats& st) {
 }
 
 std::vector<int32_t> parse_id_array(const std::string& text, int32_t vocab) {
+    check_json_depth(text, "gpt2c detokenize: stdin");  // dump() below recurses once per level
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
@@ -250,6 +254,11 @@ int cmd_run(int argc, char** argv) {
     const std::vector<int32_t> prompt = tokenizer.encode(prompt_text, args.has("--allow-special"));
     auto model = Model::load(lib, model_path, int(args.get_int("--threads", 0, 0, 1024)));
     const auto& config = model->config();
+    for (int32_t id : prompt)
+        if (id >= config.vocab_size)
+            fail("{}: the prompt encodes to token id {}, but the model's vocabulary has {} tokens (vocab_size in {}); "
+                 "this tokenizer does not belong to the model",
+                 (fs::path(dir) / "vocab.json").string(), id, config.vocab_size, lib);
     const int32_t eos = settings.eos_token_id ? *settings.eos_token_id
                         : config.eos_token_id && *config.eos_token_id >= 0 && *config.eos_token_id < config.vocab_size
                             ? int32_t(*config.eos_token_id)

@@ -22,86 +22,7 @@ M2=$MODELS/m2_gelu_erf_f16_untied
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 WORK=$(pwd)
 
-failures=0
-checks=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-show_output() {
-    sed 's/^/    | /' "$WORK/stderr.txt" | head -20
-}
-
-# A fresh empty directory for one case's outputs; prints its path.
-out_dir() {
-    local dir=$WORK/out/$1
-    rm -rf "$dir" && mkdir -p "$dir"
-    echo "$dir"
-}
-
-# expect_error NAME REGEX OUTDIR COMMAND... : COMMAND fails cleanly naming the culprit (REGEX, grep -E,
-# matched against the "gpt2c: error:" line) and leaves OUTDIR (when not empty) with nothing in it.
-expect_error() {
-    local name=$1 regex=$2 outdir=$3
-    shift 3
-    checks=$((checks + 1))
-    "$@" > "$WORK/stdout.txt" 2> "$WORK/stderr.txt"
-    local rc=$?
-    local ok=1
-    if [[ $rc -ne 1 ]]; then
-        fail "$name: exit status $rc, expected 1"
-        ok=0
-    elif ! grep -q '^gpt2c: error: ' "$WORK/stderr.txt"; then
-        fail "$name: no 'gpt2c: error:' line on stderr"
-        ok=0
-    elif ! grep '^gpt2c: error: ' "$WORK/stderr.txt" | grep -Eq -- "$regex"; then
-        fail "$name: the error does not match /$regex/"
-        ok=0
-    fi
-    if [[ -s $WORK/stdout.txt ]]; then
-        fail "$name: printed on stdout: $(head -c 200 "$WORK/stdout.txt")"
-        ok=0
-    fi
-    if [[ -n $outdir ]] && [[ -n $(ls -A "$outdir") ]]; then
-        fail "$name: left files behind in $outdir: $(ls -A "$outdir" | tr '\n' ' ')"
-        ok=0
-    fi
-    if [[ $ok -eq 1 ]]; then
-        echo "ok: $name"
-    else
-        echo "  command: $*"
-        show_output
-    fi
-}
-
-# expect_ok NAME COMMAND... : COMMAND succeeds; its stdout is left in $WORK/stdout.txt.
-expect_ok() {
-    local name=$1
-    shift
-    checks=$((checks + 1))
-    if "$@" > "$WORK/stdout.txt" 2> "$WORK/stderr.txt"; then
-        echo "ok: $name"
-        return 0
-    fi
-    fail "$name: exit status $?"
-    echo "  command: $*"
-    show_output
-    return 1
-}
-
-# check NAME CONDITION... : a plain assertion (runs CONDITION as a command).
-check() {
-    local name=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then
-        echo "ok: $name"
-    else
-        fail "$name"
-    fi
-}
+source "$SRC/tests/cli/harness.sh"
 
 # A model directory whose config.json is m1's with a Python edit applied to the dict `c`.
 config_variant() {
@@ -363,9 +284,4 @@ fi
 
 # ------------------------------------------------------------------ summary
 
-echo
-if [[ $failures -ne 0 ]]; then
-    echo "$failures of $checks checks failed"
-    exit 1
-fi
-echo "all $checks checks passed"
+finish_checks
