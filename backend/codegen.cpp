@@ -36,6 +36,7 @@ static_assert(offsetof(gpt2c_forward_args, host) == 72);
 static_assert(offsetof(gpt2c_prepare_args, raw_weights) == 0);
 static_assert(offsetof(gpt2c_prepare_args, prepared) == 8);
 static_assert(offsetof(gpt2c_prepare_args, host) == 16);
+static_assert(offsetof(gpt2c_prepare_args, only) == 24);
 static_assert(offsetof(gpt2c_host, context) == 0);
 static_assert(offsetof(gpt2c_host, parallel_for) == 8);
 
@@ -79,11 +80,26 @@ public:
             f.T = f.S = f.L = f.past = b_.getInt64(0);
             for (int off : {kKernelArgsT, kKernelArgsS, kKernelArgsL, kKernelArgsPast}) store_i64(f.kargs, off, f.T);
         }
+        llvm::Value* only = forward ? nullptr : load_i64(f.args, 24, "only");
         for (size_t i = 0; i < m_.nodes.size(); ++i) {
             const ir::Node& node = m_.nodes[i];
             if (node.kind == ir::OpKind::Input || node.kind == ir::OpKind::Weight) continue;
             if (m_.is_constant(int(i)) == forward) continue;  // prepare computes exactly the constants
+            if (forward) {
+                emit_node(f, int(i));
+                continue;
+            }
+            // if (only < 0 || only == p) compute prepared[p]
+            llvm::Function* fn = b_.GetInsertBlock()->getParent();
+            auto* run = llvm::BasicBlock::Create(ctx_, node.name, fn);
+            auto* next = llvm::BasicBlock::Create(ctx_, node.name + ".next", fn);
+            llvm::Value* wanted = b_.CreateOr(b_.CreateICmpSLT(only, b_.getInt64(0)),
+                                              b_.CreateICmpEQ(only, b_.getInt64(plan_.location[i].index)));
+            b_.CreateCondBr(wanted, run, next);
+            b_.SetInsertPoint(run);
             emit_node(f, int(i));
+            b_.CreateBr(next);
+            b_.SetInsertPoint(next);
         }
         b_.CreateRetVoid();
         return fn;

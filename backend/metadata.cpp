@@ -31,11 +31,20 @@ std::string library_metadata_json(const ir::Module& m, const BufferPlan& plan, c
                            {"shape", shape_of(m.nodes[node].type)},
                            {"used_by_forward", bool(used_by_forward[node])}});
     nlohmann::json prepared = nlohmann::json::array();
-    for (int node : plan.prepared)
+    for (int node : plan.prepared) {
+        // What prepare reads to compute this tensor alone (gpt2c_prepare_args.only).
+        nlohmann::json raw_inputs = nlohmann::json::array(), prepared_inputs = nlohmann::json::array();
+        for (int op : m.nodes[node].operands) {
+            const BufferLocation& loc = plan.location[op];
+            if (loc.storage == Storage::RawWeight) raw_inputs.push_back(loc.index);
+            if (loc.storage == Storage::Prepared) prepared_inputs.push_back(loc.index);
+        }
         prepared.push_back({{"name", m.nodes[node].name},
                             {"shape", shape_of(m.nodes[node].type)},
                             {"bytes", max_value_bytes(m, node)},
-                            {"used_by_forward", bool(used_by_forward[node])}});
+                            {"used_by_forward", bool(used_by_forward[node])},
+                            {"inputs", {{"weights", raw_inputs}, {"prepared", prepared_inputs}}}});
+    }
     nlohmann::json meta = {
         {"abi_version", GPT2C_ABI_VERSION},
         {"gpt2c_version", GPT2C_VERSION},

@@ -144,6 +144,31 @@ std::vector<TensorSpec> parse_tensor_list(const json& meta, const std::string& p
     return specs;
 }
 
+// Reads each prepared tensor's "inputs": {"weights": [...], "prepared": [...]}. The
+// runtime frees a tensor after its last listed use, so an index out of range, or a
+// prepared input that is not computed earlier, would make prepare read freed memory.
+void parse_prepare_inputs(const json& list, size_t n_weights, std::vector<TensorSpec>& prepared,
+                          const std::string& path) {
+    for (size_t p = 0; p < prepared.size(); ++p) {
+        TensorSpec& spec = prepared[p];
+        const json& inputs = require(list[p], "inputs", path, fmt::format("prepared[{}]", p));
+        auto read = [&](const char* key, size_t limit, bool earlier_prepared, std::vector<int64_t>& out) {
+            const json& ids = require(inputs, key, path, fmt::format("prepared[{}].inputs", p));
+            if (!ids.is_array())
+                fail("{}: metadata tensor \"{}\": inputs.{} is {}, expected an array", path, spec.name, key, brief(ids));
+            for (const json& id : ids) {
+                if (!id.is_number_integer() || id.get<int64_t>() < 0 || uint64_t(id.get<int64_t>()) >= limit)
+                    fail("{}: metadata tensor \"{}\": inputs.{} holds {}, expected {}", path, spec.name, key, brief(id),
+                         earlier_prepared ? fmt::format("an earlier prepared tensor (index below {})", p)
+                                    : fmt::format("a weight index in 0..{}", int64_t(limit) - 1));
+                out.push_back(id.get<int64_t>());
+            }
+        };
+        read("weights", n_weights, false, spec.raw_inputs);
+        read("prepared", p, true, spec.prepared_inputs);  // earlier tensors only
+    }
+}
+
 // Every raw weight must be a checkpoint tensor of the library's own config, with
 // the shape that config implies, listed once: the runtime allocates and fills
 // each one, and the generated code reads exactly that many floats.
@@ -352,6 +377,7 @@ CompiledLibrary CompiledLibrary::open(const std::string& path) {
     lib.weights_ = parse_tensor_list(meta, path, "weights");
     check_weights_match_config(lib.weights_, lib.config_, path);
     lib.prepared_ = parse_tensor_list(meta, path, "prepared");
+    parse_prepare_inputs(require(meta, "prepared", path, "the metadata"), lib.weights_.size(), lib.prepared_, path);
     int64_t prepared_bytes = 0;
     for (const TensorSpec& spec : lib.prepared_) {
         prepared_bytes += spec.bytes;  // each at most 2^36: no overflow before the check below trips

@@ -20,6 +20,9 @@ struct TensorSpec {
     std::vector<int64_t> shape;
     bool used_by_forward = true;
     int64_t bytes = 0;  // storage size (prepared tensors may be bf16/int8); numel() * 4 for raw weights
+    // Prepared tensors only: what prepare reads to compute this one alone (indices
+    // into weights() and into earlier prepared()); validated when the library is opened.
+    std::vector<int64_t> raw_inputs, prepared_inputs;
     int64_t numel() const;
 };
 

@@ -3,6 +3,9 @@
 
 #include "runtime/safetensors.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <regex>
 
@@ -60,30 +63,38 @@ std::string find_checkpoint(const std::string& model_path) {
     return model_path;
 }
 
-std::vector<AlignedBuffer<float>> load_weights(const CompiledLibrary& library, const std::string& model_path) {
-    SafetensorsFile file = SafetensorsFile::open(find_checkpoint(model_path));
+CheckpointWeights::CheckpointWeights(const CompiledLibrary& library, const std::string& model_path)
+    : file_(SafetensorsFile::open(find_checkpoint(model_path))) {
     // Names and shapes first, before anything is allocated or converted: a checkpoint of
     // another config is reported by its first mis-shaped tensor (both shapes), which says
     // more than an extra layer would.
-    std::vector<const TensorView*> tensors;
-    tensors.reserve(library.weights().size());
+    tensors_.reserve(library.weights().size());
     for (const TensorSpec& spec : library.weights()) {
-        const TensorView* t = find_tensor(file, spec.name);
+        const TensorView* t = find_tensor(file_, spec.name);
         if (t->shape != spec.shape)
-            fail("{}: tensor \"{}\" has shape {}, but the compiled config needs {}", file.path(), t->name,
+            fail("{}: tensor \"{}\" has shape {}, but the compiled config needs {}", file_.path(), t->name,
                  format_shape(t->shape), format_shape(spec.shape));
-        tensors.push_back(t);
+        tensors_.push_back(t);
     }
-    check_no_extra_layers(file, library.config().n_layer);
-    std::vector<AlignedBuffer<float>> raw;
-    raw.reserve(library.weights().size());
-    for (size_t i = 0; i < tensors.size(); ++i) {
-        AlignedBuffer<float> buffer(size_t(library.weights()[i].numel()));
-        // NaN or infinite weights would turn every logit into NaN: reject them here, naming the element.
-        convert_to_f32(*tensors[i], file.path(), buffer.data(), /*require_finite=*/true);
-        raw.push_back(std::move(buffer));
-    }
-    return raw;
+    check_no_extra_layers(file_, library.config().n_layer);
+}
+
+AlignedBuffer<float> CheckpointWeights::load(size_t i) const {
+    const TensorView& tensor = *tensors_.at(i);
+    AlignedBuffer<float> buffer(size_t(tensor.numel()));
+    // NaN or infinite weights would turn every logit into NaN: reject them here, naming the element.
+    convert_to_f32(tensor, file_.path(), buffer.data(), /*require_finite=*/true);
+    return buffer;
+}
+
+void CheckpointWeights::release_source(size_t i) const {
+    const TensorView& tensor = *tensors_.at(i);
+    // Whole pages strictly inside the tensor: a neighbour sharing a page keeps it.
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (uintptr_t(tensor.data) + page - 1) / page * page;
+    const uintptr_t end = (uintptr_t(tensor.data) + tensor.nbytes) / page * page;
+    // Advice only: a failure changes memory use, never results.
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace gpt2c

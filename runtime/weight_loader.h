@@ -10,6 +10,7 @@
 
 #include "runtime/aligned_buffer.h"
 #include "runtime/compiled_library.h"
+#include "runtime/safetensors.h"
 
 #include <string>
 #include <vector>
@@ -19,8 +20,26 @@ namespace gpt2c {
 // The checkpoint file for MODEL: a directory's model.safetensors, or the file itself.
 std::string find_checkpoint(const std::string& model_path);
 
-// raw[i] holds library.weights()[i] as float32. Throws gpt2c::Error naming
-// the file and tensor for anything missing, duplicated or mis-shaped.
-std::vector<AlignedBuffer<float>> load_weights(const CompiledLibrary& library, const std::string& model_path);
+// The checkpoint tensors a compiled library needs. Opening checks every name
+// and shape (and that no layer beyond the config is present) before anything is
+// converted; each tensor is then converted to float32 on demand, so a loader
+// can hold only the few it is preparing (see Model::load).
+class CheckpointWeights {
+public:
+    // Throws gpt2c::Error naming the file and tensor for anything missing,
+    // duplicated or mis-shaped.
+    CheckpointWeights(const CompiledLibrary& library, const std::string& model_path);
+
+    size_t size() const { return tensors_.size(); }
+    // library.weights()[i] as float32; a NaN or infinity is a gpt2c::Error.
+    AlignedBuffer<float> load(size_t i) const;
+    // Drops the file pages behind weight i from this process's memory (they
+    // stay in the page cache): after its last conversion they only cost RSS.
+    void release_source(size_t i) const;
+
+private:
+    SafetensorsFile file_;
+    std::vector<const TensorView*> tensors_;  // into file_, library.weights() order
+};
 
 }  // namespace gpt2c

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define GPT2C_ABI_VERSION 1u
+#define GPT2C_ABI_VERSION 2u
 
 /* Runs fn(arg, begin, end) over disjoint ranges covering [0, n), possibly on
  * several threads, and returns when all are done. The library makes every
@@ -31,11 +31,16 @@ typedef struct gpt2c_host {
 
 /* prepare: computes the prepared weights (folded, packed) from the raw ones.
  * raw_weights[i] is the float32 tensor metadata.weights[i] describes (in its
- * checkpoint layout); prepared[i] has room for metadata.prepared[i]. */
+ * checkpoint layout); prepared[i] has room for metadata.prepared[i].
+ * only < 0 computes every prepared tensor, in order. only = p computes just
+ * prepared[p]: it reads the raw weights and earlier prepared tensors listed in
+ * metadata.prepared[p].inputs (the others may be NULL), so a host can convert
+ * each raw weight just before its first use and free it after its last. */
 typedef struct gpt2c_prepare_args {
     const float* const* raw_weights;
     float* const* prepared;
     const gpt2c_host* host;
+    int64_t only;
 } gpt2c_prepare_args;
 
 /* forward: runs n_tokens new tokens at positions n_past .. n_past+n_tokens-1,
@@ -60,7 +65,9 @@ typedef struct gpt2c_library {
     uint32_t abi_version;
     uint32_t descriptor_size; /* sizeof(gpt2c_library) of the compiler that built it */
     /* JSON: {"abi_version", "gpt2c_version", "config": {...HF keys}, "target": {"cpu", "features"},
-     *        "weights": [{"name", "shape"}], "prepared": [{"name", "shape"}],
+     *        "weights": [{"name", "shape", "used_by_forward"}],
+ *        "prepared": [{"name", "shape", "bytes", "used_by_forward",
+ *                      "inputs": {"weights": [i...], "prepared": [j < p...]}}],
      *        "arena_bytes", "kv_cache_floats", "pipeline"} */
     const char* metadata_json;
     void (*prepare)(const gpt2c_prepare_args* args);

@@ -417,9 +417,9 @@ fake_lib good META && good_fake=$FAKE/good.so
 
 fake_lib query-null QUERY_NULL && l=$FAKE/query-null.so
 lib_error "library for another ABI version (query returns NULL)" \
-    'fake/query-null\.so: the library was built for another gpt2c ABI version \(this runtime speaks version 1\)' "$l"
+    'fake/query-null\.so: the library was built for another gpt2c ABI version \(this runtime speaks version [0-9]+\)' "$l"
 fake_lib abi-v2 ABI_V2 && l=$FAKE/abi-v2.so
-lib_error "descriptor says ABI version 2" 'fake/abi-v2\.so: malformed library descriptor: it says ABI version 2, expected 1' "$l"
+lib_error "descriptor says the next ABI version" 'fake/abi-v2\.so: malformed library descriptor: it says ABI version ([0-9]+), expected [0-9]+' "$l"
 fake_lib null-metadata NULL_METADATA && l=$FAKE/null-metadata.so
 lib_error "descriptor without metadata" 'fake/null-metadata\.so: malformed library descriptor: metadata_json is NULL' "$l"
 fake_lib null-forward NULL_FORWARD && l=$FAKE/null-forward.so
@@ -470,7 +470,15 @@ meta_error lm-head-tied 'metadata tensor "lm_head\.weight" is not a weight of it
 meta_error prepared-bytes-huge 'metadata tensor "[^"]*" has [0-9]+ bytes for [0-9]+ elements' "m['prepared'][0]['bytes'] = 2**62"
 meta_error prepared-bytes-negative 'metadata tensor "[^"]*" has -5 bytes for' "m['prepared'][0]['bytes'] = -5"
 meta_error prepared-total 'metadata: the prepared tensors need [0-9]+ bytes in all, more than the limit' \
-    "m['prepared'] = [{'name': f'p{i}', 'shape': [2**30], 'bytes': 2**32} for i in range(64)]"
+    "m['prepared'] = [{'name': f'p{i}', 'shape': [2**30], 'bytes': 2**32, 'inputs': {'weights': [], 'prepared': []}} for i in range(64)]"
+# Prepared inputs: the runtime frees a tensor after its last listed use, so indices must be in range and earlier.
+meta_error prepared-no-inputs 'malformed metadata: prepared\[0\] has no key "inputs"' "del m['prepared'][0]['inputs']"
+meta_error prepared-input-weight-range 'inputs\.weights holds 9999, expected a weight index in 0\.\.[0-9]+' \
+    "m['prepared'][0]['inputs']['weights'] = [9999]"
+meta_error prepared-input-self 'inputs\.prepared holds 0, expected an earlier prepared tensor \(index below 0\)' \
+    "m['prepared'][0]['inputs']['prepared'] = [0]"
+meta_error prepared-inputs-not-array 'inputs\.weights is "all", expected an array' \
+    "m['prepared'][0]['inputs']['weights'] = 'all'"
 if ! grep -qw avx512_fp16 /proc/cpuinfo; then
     meta_error needs-avx512fp16 "compiled for CPU '.*' with features this CPU lacks: avx512fp16" \
         "m['target']['features'] = '+avx2,+avx512fp16'"

@@ -25,7 +25,7 @@ static void fake_forward(const gpt2c_forward_args* args) {
 
 static const gpt2c_library descriptor = {
 #ifdef VARIANT_ABI_V2
-    2u,
+    GPT2C_ABI_VERSION + 1u,
 #else
     GPT2C_ABI_VERSION,
 #endif
@@ -59,10 +59,10 @@ __attribute__((visibility("default"))) const gpt2c_library* gpt2c_library_lookup
 #else
 __attribute__((visibility("default"))) const gpt2c_library* gpt2c_library_query(uint32_t abi_version) {
 #ifdef VARIANT_QUERY_NULL
-    /* A library that speaks only ABI version 2. */
-    if (abi_version != 2u) return 0;
+    /* A library that speaks only the next ABI version. */
+    if (abi_version != GPT2C_ABI_VERSION + 1u) return 0;
 #elif defined(VARIANT_ABI_V2)
-    /* Answers whatever is asked, but its descriptor says version 2. */
+    /* Answers whatever is asked, but its descriptor says the next version. */
     (void)abi_version;
 #else
     if (abi_version != GPT2C_ABI_VERSION) return 0;
