@@ -117,7 +117,9 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         int64_t k = layout == "kn" ? w[0].value : w[1].value, nn = layout == "kn" ? w[1].value : w[0].value;
         std::string dtype = n.str_attr_or("dtype", "f32");
         int64_t wdtype = dtype == "bf16" ? 1 : dtype == "int8" ? 2 : 0;
-        return {"pack_weight", {op(0), index}, {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr")), I(wdtype)}};
+        bool has_gamma = n.operands.size() == 2;
+        return {"pack_weight", {op(0), has_gamma ? op(1) : -1, index},
+                {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr")), I(wdtype), I(has_gamma)}};
     }
     case OpKind::Input:
     case OpKind::Weight: break;

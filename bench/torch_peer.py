@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """bench/torch_peer.py - PyTorch eager GPT-2 (with a KV cache) on a model directory: the benchmark peer.
 
-usage: torch_peer.py MODEL_DIR [--prompt-tokens 128] [--gen 128] [--threads 2] [--repeats 5]
+usage: torch_peer.py MODEL_DIR [--prompt-tokens 128] [--gen 128] [--threads 2] [--repeats 5] [--dtype fp32|bf16]
                      [--logits-out F.npy --tokens 1,2,3]   (float32 logits of every position, for checking)
 
 Prints one JSON object: prefill_tok_s (median), decode_ms_per_token (median), spreads.
+--dtype bf16 runs the whole model in bfloat16 (weights, activations and KV cache), which
+PyTorch hands to oneDNN: AMX or AVX-512 BF16 dot products where the CPU has them.
 Reads model.safetensors itself (F32/F16/BF16), so it needs torch and numpy only.
 """
 import argparse
@@ -87,10 +89,14 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--logits-out")
     ap.add_argument("--tokens")
+    ap.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = json.load(open(os.path.join(args.model, "config.json")))
-    model = GPT2(cfg, load_safetensors(os.path.join(args.model, "model.safetensors")))
+    weights = load_safetensors(os.path.join(args.model, "model.safetensors"))
+    if args.dtype == "bf16":
+        weights = {k: v.to(torch.bfloat16) for k, v in weights.items()}
+    model = GPT2(cfg, weights)
     V = cfg["vocab_size"]
     with torch.inference_mode():
         if args.logits_out:
@@ -115,7 +121,7 @@ def main():
                 steps.append((time.perf_counter() - t0) * 1e3)
             decode.append(float(np.median(steps)))
     print(json.dumps({
-        "engine": f"pytorch {torch.__version__} eager fp32",
+        "engine": f"pytorch {torch.__version__} eager {args.dtype}",
         "prefill_tok_s": float(np.median(prefill)),
         "prefill_tok_s_spread": [float(min(prefill)), float(max(prefill))],
         "decode_ms_per_token": float(np.median(decode)),

@@ -292,13 +292,18 @@ TensorType infer_type(const Module& m, int index) {
         return f32({n});
     }
     case OpKind::PackWeight: {
-        c.constant(0);
+        for (int i = 0; i < n_ops; ++i) c.constant(i);
         c.rank(0, 2);
         std::string layout = node.str_attr_or("w_layout", "");
         if (!is_weight_layout(layout)) c.error("attribute 'w_layout' must be \"kn\" or \"nk\"");
         c.positive_attr("nr");
         int64_t nr = node.int_attr("nr");
+        if (nr % 16 != 0 || nr > 64) c.error(fmt::format("attribute 'nr' must be 16, 32, 48 or 64 (the micro-kernel widths), found {}", nr));
         int64_t k = c.operand(0).dims[layout == "kn" ? 0 : 1].value;
+        if (n_ops == 2) {  // gamma: one factor per row k
+            c.rank(1, 1);
+            c.same_dim(1, 0, Dim::c(k));
+        }
         int64_t n = c.operand(0).dims[layout == "kn" ? 1 : 0].value;
         std::string dtype = node.str_attr_or("dtype", "f32");
         const int64_t panels = ceil_div(n, nr);

@@ -8,6 +8,10 @@
 // library's prepare function when weights are loaded, never per token. The
 // linear then reads the panels (w_layout = "panels", n = N). Linears without
 // a tiling (choose-tiles did not run) are left alone.
+// A weight that is a folded layer norm, fold_ln_weight(W, gamma) read by this
+// linear only, is packed as pack_weight(W, gamma): the fold happens in the
+// same pass over W, so loading never holds the folded copy (for GPT-2's tied
+// LM head that copy is as big as the embedding table).
 // With --weights-dtype=bf16 the panels hold bfloat16 (round to nearest even);
 // with int8 each panel starts with its nr float32 column scales (absmax/127)
 // followed by the int8 values. Kernels widen to float32 as they load, so only
@@ -54,11 +58,15 @@ void run_prepack_weights(ir::Module& module, const PassContext& context) {
         ir::LinearDims dims = ir::linear_dims(module, linear);
         int64_t nr = linear.int_attr("tile_nr");
         int weight = linear.operands[1];
+        std::vector<int> operands{weight};
+        const ir::Node& w = module.nodes[weight];
+        if (w.kind == ir::OpKind::FoldLnWeight && module.use_counts()[weight] == 1)
+            operands = {w.operands[0], w.operands[1]};
         ir::Node pack{ir::OpKind::PackWeight,
-                      unique_name(module, module.nodes[weight].name + ".packed"),
+                      unique_name(module, w.name + ".packed"),
                       ir::TensorType{elem, {ir::Dim::c((dims.n + nr - 1) / nr), ir::Dim::c(dims.k + extra_rows),
                                             ir::Dim::c(nr)}},
-                      {weight},
+                      operands,
                       {{"w_layout", layout}, {"nr", nr}}};
         if (dtype != "f32") pack.attrs["dtype"] = dtype;
         int packed = insert_node(module, int(i), std::move(pack));
@@ -68,7 +76,7 @@ void run_prepack_weights(ir::Module& module, const PassContext& context) {
         moved.attrs["n"] = dims.n;
         ++i;
     }
-    module.compact();  // drops a raw weight nothing reads any more
+    module.compact();  // drops raw weights and folds nothing reads any more
 }
 
 }  // namespace gpt2c::passes

@@ -4,64 +4,126 @@
 #include "runtime/weight_loader.h"
 #include "support/error.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace gpt2c {
 
-// Weights are prepared one prepared tensor at a time (gpt2c_prepare_args.only):
-// each raw weight is converted just before the first step that reads it, and
-// every tensor forward does not read is freed after the last step that does.
-// Peak memory is then the prepared weights plus the few raw tensors of one
-// step, not the raw checkpoint, its float32 copy and the prepared weights at once.
+namespace {
+
+// The order in which to compute prepared tensors: each after the prepared
+// tensors it reads, and among those ready, the one with the biggest raw
+// input first (ties: metadata order). GPT-2's tied LM head reads the whole
+// embedding table; preparing it first means the table's pages are dropped
+// again before most other prepared tensors exist, so the peak is never the
+// table plus all prepared weights.
+std::vector<size_t> prepare_order(const std::vector<TensorSpec>& prepared, const CheckpointWeights& checkpoint) {
+    std::vector<size_t> biggest_input(prepared.size(), 0);
+    for (size_t p = 0; p < prepared.size(); ++p)
+        for (int64_t i : prepared[p].raw_inputs)
+            biggest_input[p] = std::max(biggest_input[p], checkpoint.source_bytes(size_t(i)));
+    std::vector<bool> done(prepared.size(), false);
+    std::vector<size_t> order;
+    while (order.size() < prepared.size()) {
+        size_t best = prepared.size();
+        for (size_t p = 0; p < prepared.size(); ++p) {
+            if (done[p]) continue;
+            bool ready = std::all_of(prepared[p].prepared_inputs.begin(), prepared[p].prepared_inputs.end(),
+                                     [&](int64_t j) { return bool(done[size_t(j)]); });
+            if (ready && (best == prepared.size() || biggest_input[p] > biggest_input[best])) best = p;
+        }
+        // Prepared inputs always come earlier in the metadata (the library checks it), so one is ready.
+        if (best == prepared.size()) fail("internal error: prepared tensors depend on each other in a cycle");
+        done[best] = true;
+        order.push_back(best);
+    }
+    return order;
+}
+
+size_t round_up(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
+
+}  // namespace
+
 std::shared_ptr<Model> Model::load(const std::string& library_path, const std::string& model_path, int threads) {
     auto start = std::chrono::steady_clock::now();
     std::shared_ptr<Model> model(new Model(CompiledLibrary::open(library_path)));
-    const std::vector<TensorSpec>& weights = model->library_.weights();
-    const std::vector<TensorSpec>& prepared = model->library_.prepared();
     model->pool_ = std::make_unique<ThreadPool>(threads);
-    const CheckpointWeights checkpoint(model->library_, model_path);
+    model->checkpoint_ = std::make_unique<CheckpointWeights>(model->library_, model_path);
+    model->prepare_weights();
+    model->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return model;
+}
 
-    model->raw_.resize(weights.size());
-    model->raw_ptrs_.assign(weights.size(), nullptr);
-    model->prepared_.resize(prepared.size());
-    model->prepared_ptrs_.assign(prepared.size(), nullptr);
-    std::vector<float*> prepared_out(prepared.size(), nullptr);
-    auto load_raw = [&](size_t i) {
-        if (model->raw_ptrs_[i]) return;
-        model->raw_[i] = checkpoint.load(i);
-        checkpoint.release_source(i);
-        model->raw_ptrs_[i] = model->raw_[i].data();
-    };
+// Raw weight i as float32: in place in the mapping when the file has it so, else converted.
+const float* Model::acquire_raw(size_t i) {
+    if (raw_ptrs_[i]) return raw_ptrs_[i];
+    checkpoint_->prefetch_source(i);
+    if (const float* view = checkpoint_->view_f32(i)) return raw_ptrs_[i] = view;
+    converted_[i] = checkpoint_->load(i);
+    checkpoint_->release_source(i);  // the converted copy is what is read from now on
+    return raw_ptrs_[i] = converted_[i].data();
+}
 
-    // The last step that reads each tensor.
+// Runs the library's prepare one prepared tensor at a time (gpt2c_prepare_args.only),
+// in prepare_order. A raw weight is mapped in or converted just before its first
+// reader and its file pages dropped after its last; a tensor forward does not
+// read is freed after its last reader. Peak memory is the prepared weights plus
+// the inputs of one step, not the checkpoint, a converted copy and the prepared
+// weights at once.
+void Model::prepare_weights() {
+    const std::vector<TensorSpec>& weights = library_.weights();
+    const std::vector<TensorSpec>& prepared = library_.prepared();
+    converted_.resize(weights.size());
+    raw_ptrs_.assign(weights.size(), nullptr);
+    temporaries_.resize(prepared.size());
+    prepared_ptrs_.assign(prepared.size(), nullptr);
+
+    // One allocation (on huge pages) for everything forward reads; 64-byte aligned slots.
+    std::vector<size_t> offset(prepared.size(), 0);
+    size_t total = 0;
+    for (size_t p = 0; p < prepared.size(); ++p)
+        if (prepared[p].used_by_forward) {
+            offset[p] = total;
+            total += round_up(size_t(prepared[p].bytes), 64);
+        }
+    prepared_storage_ = AlignedBuffer<std::byte>(total);
+
+    const std::vector<size_t> order = prepare_order(prepared, *checkpoint_);
     std::vector<int64_t> raw_last_use(weights.size(), -1), prepared_last_use(prepared.size(), -1);
-    for (size_t p = 0; p < prepared.size(); ++p) {
-        for (int64_t i : prepared[p].raw_inputs) raw_last_use[size_t(i)] = int64_t(p);
-        for (int64_t j : prepared[p].prepared_inputs) prepared_last_use[size_t(j)] = int64_t(p);
+    for (size_t step = 0; step < order.size(); ++step) {
+        for (int64_t i : prepared[order[step]].raw_inputs) raw_last_use[size_t(i)] = int64_t(step);
+        for (int64_t j : prepared[order[step]].prepared_inputs) prepared_last_use[size_t(j)] = int64_t(step);
     }
 
-    for (size_t p = 0; p < prepared.size(); ++p) {
-        for (int64_t i : prepared[p].raw_inputs) load_raw(size_t(i));
-        model->prepared_[p] = AlignedBuffer<float>(size_t((prepared[p].bytes + 3) / 4));
-        prepared_out[p] = model->prepared_[p].data();
-        model->prepared_ptrs_[p] = prepared_out[p];
-        gpt2c_prepare_args args{model->raw_ptrs_.data(), prepared_out.data(), model->pool_->host(), int64_t(p)};
-        model->library_.entry().prepare(&args);
-        for (int64_t i : prepared[p].raw_inputs)
-            if (raw_last_use[size_t(i)] == int64_t(p) && !weights[size_t(i)].used_by_forward) {
-                model->raw_[size_t(i)] = AlignedBuffer<float>();
-                model->raw_ptrs_[size_t(i)] = nullptr;
+    std::vector<float*> prepared_out(prepared.size(), nullptr);
+    for (size_t step = 0; step < order.size(); ++step) {
+        const size_t p = order[step];
+        for (int64_t i : prepared[p].raw_inputs) acquire_raw(size_t(i));
+        if (prepared[p].used_by_forward) {
+            prepared_out[p] = reinterpret_cast<float*>(prepared_storage_.data() + offset[p]);
+        } else {
+            temporaries_[p] = AlignedBuffer<std::byte>(size_t(prepared[p].bytes));
+            prepared_out[p] = reinterpret_cast<float*>(temporaries_[p].data());
+        }
+        prepared_ptrs_[p] = prepared_out[p];
+        gpt2c_prepare_args args{raw_ptrs_.data(), prepared_out.data(), pool_->host(), int64_t(p)};
+        library_.entry().prepare(&args);
+        for (int64_t i : prepared[p].raw_inputs) {
+            if (raw_last_use[size_t(i)] != int64_t(step)) continue;
+            checkpoint_->release_source(size_t(i));
+            if (!weights[size_t(i)].used_by_forward) {
+                converted_[size_t(i)] = AlignedBuffer<float>();
+                raw_ptrs_[size_t(i)] = nullptr;
             }
+        }
         for (int64_t j : prepared[p].prepared_inputs)
-            if (prepared_last_use[size_t(j)] == int64_t(p) && !prepared[size_t(j)].used_by_forward) {
-                model->prepared_[size_t(j)] = AlignedBuffer<float>();
-                model->prepared_ptrs_[size_t(j)] = prepared_out[size_t(j)] = nullptr;
+            if (prepared_last_use[size_t(j)] == int64_t(step) && !prepared[size_t(j)].used_by_forward) {
+                temporaries_[size_t(j)] = AlignedBuffer<std::byte>();
+                prepared_ptrs_[size_t(j)] = prepared_out[size_t(j)] = nullptr;
             }
     }
     for (size_t i = 0; i < weights.size(); ++i)
-        if (weights[i].used_by_forward) load_raw(i);
-    model->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return model;
+        if (weights[i].used_by_forward) acquire_raw(i);
 }
 
 Session::Session(std::shared_ptr<Model> model)

@@ -9,6 +9,7 @@
 #include "runtime/aligned_buffer.h"
 #include "runtime/compiled_library.h"
 #include "runtime/thread_pool.h"
+#include "runtime/weight_loader.h"
 
 #include <cstdint>
 #include <memory>
@@ -34,10 +35,15 @@ public:
 
 private:
     explicit Model(CompiledLibrary library) : library_(std::move(library)) {}
+    void prepare_weights();
+    const float* acquire_raw(size_t i);
+
     CompiledLibrary library_;
     std::unique_ptr<ThreadPool> pool_;
-    std::vector<AlignedBuffer<float>> raw_;
-    std::vector<AlignedBuffer<float>> prepared_;
+    std::unique_ptr<CheckpointWeights> checkpoint_;  // its mapping backs the float32 weights used in place
+    std::vector<AlignedBuffer<float>> converted_;    // raw weights the file does not store as float32
+    AlignedBuffer<std::byte> prepared_storage_;      // every prepared tensor forward reads, back to back
+    std::vector<AlignedBuffer<std::byte>> temporaries_;  // prepared tensors only prepare reads
     std::vector<const float*> raw_ptrs_;
     std::vector<const float*> prepared_ptrs_;
     double load_seconds_ = 0;

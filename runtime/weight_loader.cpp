@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 
@@ -79,12 +81,45 @@ CheckpointWeights::CheckpointWeights(const CompiledLibrary& library, const std::
     check_no_extra_layers(file_, library.config().n_layer);
 }
 
+const float* CheckpointWeights::view_f32(size_t i) const {
+    const TensorView& tensor = *tensors_.at(i);
+    if (tensor.dtype != DType::F32 || reinterpret_cast<uintptr_t>(tensor.data) % alignof(float) != 0) return nullptr;
+    const float* data = reinterpret_cast<const float*>(tensor.data);
+    const size_t n = size_t(tensor.numel());
+    // Finite floats have an exponent below all ones; OR-ing a flag per element keeps the scan vectorized.
+    uint32_t special = 0;
+    for (size_t e = 0; e < n; ++e) {
+        uint32_t bits;
+        std::memcpy(&bits, data + e, 4);
+        special |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (special)
+        for (size_t e = 0; e < n; ++e)
+            if (!std::isfinite(data[e]))
+                fail("{}: tensor '{}': element {} is {}; expected finite weights (a NaN or infinity makes every logit NaN)",
+                     file_.path(), tensor.name, e, data[e]);
+    return data;
+}
+
 AlignedBuffer<float> CheckpointWeights::load(size_t i) const {
     const TensorView& tensor = *tensors_.at(i);
     AlignedBuffer<float> buffer(size_t(tensor.numel()));
     // NaN or infinite weights would turn every logit into NaN: reject them here, naming the element.
     convert_to_f32(tensor, file_.path(), buffer.data(), /*require_finite=*/true);
     return buffer;
+}
+
+void CheckpointWeights::prefetch_source(size_t i) const {
+#ifdef MADV_POPULATE_READ
+    const TensorView& tensor = *tensors_.at(i);
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = uintptr_t(tensor.data) / page * page;
+    const uintptr_t end = uintptr_t(tensor.data) + tensor.nbytes;
+    // Advice only (older kernels refuse it): reading faults the pages in anyway.
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+    (void)i;
+#endif
 }
 
 void CheckpointWeights::release_source(size_t i) const {

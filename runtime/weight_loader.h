@@ -22,8 +22,10 @@ std::string find_checkpoint(const std::string& model_path);
 
 // The checkpoint tensors a compiled library needs. Opening checks every name
 // and shape (and that no layer beyond the config is present) before anything is
-// converted; each tensor is then converted to float32 on demand, so a loader
-// can hold only the few it is preparing (see Model::load).
+// converted. A float32 tensor is used in place, straight from the mapping
+// (view_f32); others are converted to float32 on demand (load), so a loader
+// holds only the few it is preparing (see Model::load). The mapping lives as
+// long as this object.
 class CheckpointWeights {
 public:
     // Throws gpt2c::Error naming the file and tensor for anything missing,
@@ -31,10 +33,19 @@ public:
     CheckpointWeights(const CompiledLibrary& library, const std::string& model_path);
 
     size_t size() const { return tensors_.size(); }
-    // library.weights()[i] as float32; a NaN or infinity is a gpt2c::Error.
+    // Weight i in place when the file stores it as aligned float32, else null.
+    // Checks every element is finite first (a gpt2c::Error names the element).
+    const float* view_f32(size_t i) const;
+    // library.weights()[i] converted to float32; a NaN or infinity is a gpt2c::Error.
     AlignedBuffer<float> load(size_t i) const;
+    // Bytes of weight i in the file.
+    size_t source_bytes(size_t i) const { return tensors_.at(i)->nbytes; }
+    // Maps in the file pages behind weight i in one call, ahead of reading it
+    // all (cheaper than a page fault per few pages).
+    void prefetch_source(size_t i) const;
     // Drops the file pages behind weight i from this process's memory (they
-    // stay in the page cache): after its last conversion they only cost RSS.
+    // stay in the page cache, and a later read maps them back): once a weight
+    // is converted or prepared, its pages only cost RSS.
     void release_source(size_t i) const;
 
 private:

@@ -264,9 +264,12 @@ GPT2C_KERNEL void gpt2c_k_fold_ln_weight(const KernelArgs* a, int64_t begin, int
 }
 
 // p: W (layout), beta [K], bias [N] | null, out [N]: b'[n] = sum_k beta[k] W[k, n] + b[n].
+// One task per block of kColumnBlock columns. Each sum runs over k in order in
+// double (once per load: spend the precision); for kn, k is the outer loop so
+// W is read along its rows.
 GPT2C_KERNEL int64_t gpt2c_k_fold_ln_bias_tasks(const KernelArgs* a, int64_t K, int64_t N, int64_t layout,
                                                 int64_t has_bias) {
-    return N;
+    return (N + kColumnBlock - 1) / kColumnBlock;
 }
 GPT2C_KERNEL void gpt2c_k_fold_ln_bias(const KernelArgs* a, int64_t begin, int64_t end, int64_t K, int64_t N,
                                        int64_t layout, int64_t has_bias) {
@@ -274,16 +277,26 @@ GPT2C_KERNEL void gpt2c_k_fold_ln_bias(const KernelArgs* a, int64_t begin, int64
     const float* beta = (const float*)a->p[1];
     const float* bias = (const float*)a->p[2];
     float* out = (float*)a->p[3];
-    for (int64_t n = begin; n < end; ++n) {
-        double acc = 0.0;  // once per load: spend the precision
-        for (int64_t k = 0; k < K; ++k) acc += (double)beta[k] * (double)weight_at(w, k, n, K, N, layout, 1);
-        out[n] = (float)(acc + (has_bias ? (double)bias[n] : 0.0));
+    for (int64_t block = begin; block < end; ++block) {
+        const int64_t n0 = block * kColumnBlock, width = N - n0 < kColumnBlock ? N - n0 : kColumnBlock;
+        double acc[kColumnBlock];
+        for (int64_t j = 0; j < width; ++j) acc[j] = 0.0;
+        if (layout == kLayoutKN) {
+            for (int64_t k = 0; k < K; ++k)
+                for (int64_t j = 0; j < width; ++j) acc[j] += (double)beta[k] * (double)w[k * N + n0 + j];
+        } else {
+            for (int64_t j = 0; j < width; ++j)
+                for (int64_t k = 0; k < K; ++k) acc[j] += (double)beta[k] * (double)weight_at(w, k, n0 + j, K, N, layout, 1);
+        }
+        for (int64_t j = 0; j < width; ++j) out[n0 + j] = (float)(acc[j] + (has_bias ? (double)bias[n0 + j] : 0.0));
     }
 }
 
-// p: W (layout kn or nk), out: ceil(N/nr) column panels of K rows x nr,
-// zero-padded, stored as float32, bfloat16 (round to nearest even) or int8
-// (per-column scale absmax/127 in the panel's first kInt8ScaleRows rows).
+// p: W (layout kn or nk), gamma [K] | null, out: ceil(N/nr) column panels of
+// K rows x nr, zero-padded, of diag(gamma) W when gamma is given (a layer norm
+// folded into the projection, in the same pass that packs), stored as
+// float32, bfloat16 (round to nearest even) or int8 (per-column scale
+// absmax/127 in the panel's first kInt8ScaleRows rows).
 GPT2C_INLINE uint16_t to_bf16(float f) {
     uint32_t bits;
     __builtin_memcpy(&bits, &f, 4);
@@ -292,37 +305,53 @@ GPT2C_INLINE uint16_t to_bf16(float f) {
 }
 
 GPT2C_KERNEL int64_t gpt2c_k_pack_weight_tasks(const KernelArgs* a, int64_t K, int64_t N, int64_t layout, int64_t nr,
-                                               int64_t wdtype) {
+                                               int64_t wdtype, int64_t has_gamma) {
     return (N + nr - 1) / nr;
 }
 GPT2C_KERNEL void gpt2c_k_pack_weight(const KernelArgs* a, int64_t begin, int64_t end, int64_t K, int64_t N,
-                                      int64_t layout, int64_t nr, int64_t wdtype) {
+                                      int64_t layout, int64_t nr, int64_t wdtype, int64_t has_gamma) {
     const float* w = (const float*)a->p[0];
-    char* out = (char*)a->p[1];
+    const float* gamma = (const float*)a->p[1];
+    char* out = (char*)a->p[2];
     const int64_t panel_bytes = wdtype == kF32 ? K * nr * 4 : wdtype == kBF16 ? K * nr * 2 : (K + kInt8ScaleRows) * nr;
+    float tile[64] __attribute__((aligned(64)));  // one row k of the panel, scaled (nr <= 64)
+    float inv_scale[64];
     for (int64_t panel = begin; panel < end; ++panel) {
         char* dst = out + panel * panel_bytes;
-        for (int64_t j = 0; j < nr; ++j) {
-            int64_t n = panel * nr + j;
-            if (wdtype == kInt8) {
-                float absmax = 0.0f;
-                for (int64_t k = 0; k < K && n < N; ++k) {
-                    float v = weight_at(w, k, n, K, N, layout, 1);
-                    absmax = v > absmax ? v : (-v > absmax ? -v : absmax);
+        const int64_t n0 = panel * nr, width = N - n0 < nr ? N - n0 : nr;
+        // The panel's row k: W[k, n0..n0+width) times gamma[k], zero beyond N.
+        auto load_row = [&](int64_t k) {
+            const float g = has_gamma ? gamma[k] : 1.0f;
+            for (int64_t j = 0; j < nr; ++j)
+                tile[j] = j < width ? weight_at(w, k, n0 + j, K, N, layout, 1) * g : 0.0f;
+        };
+        if (wdtype == kInt8) {
+            float absmax[64];
+            for (int64_t j = 0; j < nr; ++j) absmax[j] = 0.0f;
+            for (int64_t k = 0; k < K; ++k) {
+                load_row(k);
+                for (int64_t j = 0; j < nr; ++j) {
+                    float v = tile[j] < 0.0f ? -tile[j] : tile[j];
+                    absmax[j] = v > absmax[j] ? v : absmax[j];
                 }
-                float scale = absmax / 127.0f;
-                float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+            }
+            for (int64_t j = 0; j < nr; ++j) {
+                float scale = absmax[j] / 127.0f;
                 ((float*)dst)[j] = scale;
-                signed char* q = (signed char*)(dst + kInt8ScaleRows * nr);
-                for (int64_t k = 0; k < K; ++k) {
-                    float v = n < N ? weight_at(w, k, n, K, N, layout, 1) * inv : 0.0f;
-                    q[k * nr + j] = (signed char)__builtin_roundf(v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v));
-                }
+                inv_scale[j] = scale > 0.0f ? 1.0f / scale : 0.0f;
+            }
+        }
+        for (int64_t k = 0; k < K; ++k) {
+            load_row(k);
+            if (wdtype == kF32) {
+                for (int64_t j = 0; j < nr; ++j) ((float*)dst)[k * nr + j] = tile[j];
+            } else if (wdtype == kBF16) {
+                for (int64_t j = 0; j < nr; ++j) ((uint16_t*)dst)[k * nr + j] = to_bf16(tile[j]);
             } else {
-                for (int64_t k = 0; k < K; ++k) {
-                    float v = n < N ? weight_at(w, k, n, K, N, layout, 1) : 0.0f;
-                    if (wdtype == kBF16) ((uint16_t*)dst)[k * nr + j] = to_bf16(v);
-                    else ((float*)dst)[k * nr + j] = v;
+                signed char* q = (signed char*)(dst + kInt8ScaleRows * nr);
+                for (int64_t j = 0; j < nr; ++j) {
+                    float v = tile[j] * inv_scale[j];
+                    q[k * nr + j] = (signed char)__builtin_roundf(v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v));
                 }
             }
         }
