@@ -4,9 +4,13 @@
 // wide, so 32 floats with AVX-512 and 16 with AVX2), tile_mr (rows per
 // register block: as many as the register file holds with nr-wide
 // accumulators: 8 with 32 zmm registers, 4 with 16 ymm), tile_kc (depth per
-// block, so a kc x nr slice of the panel stays in half of L1 while the row
-// blocks stream past it) and loop_order, the nest the kernel runs: panels
-// (split across threads) > k blocks > row blocks > the mr x nr micro-kernel.
+// block: the largest that keeps a kc x nr slice of the panel in half of L2
+// while every row block streams past it; for GPT-2's shapes that is all of K,
+// so each output tile is written once, and measured on Zen 5 with M = 128
+// that beats L1-sized blocks (kc = 128) by ~15 %, the accumulators' reloads
+// and the row blocks' restarts costing more than L2 latency on B) and
+// loop_order, the nest the kernel runs: panels (split across threads) >
+// k blocks > row blocks > the mr x nr micro-kernel.
 // The attributes are only a plan: prepack-weights makes the panels and the
 // backend passes the numbers to the kernel. Linears already tiled are left
 // alone, so running the pass twice changes nothing.
@@ -26,7 +30,7 @@ void run_choose_tiles(ir::Module& module, const PassContext& context) {
     for (ir::Node& node : module.nodes) {
         if (node.kind != ir::OpKind::Linear || node.has_attr("tile_nr")) continue;
         ir::LinearDims dims = ir::linear_dims(module, node);
-        int64_t kc = target.l1_bytes / 2 / (nr * 4);
+        int64_t kc = target.l2_bytes / 2 / (nr * 4);
         kc = std::max<int64_t>(16, kc / 16 * 16);
         kc = std::min(kc, dims.k);
         node.attrs["tile_mr"] = mr;

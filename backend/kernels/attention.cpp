@@ -4,6 +4,7 @@
 // The layer's cache holds keys then values, each [n_positions, C]; rows
 // 0..S-1 are in use after this call's append.
 #include "activation_math.h"
+#include "vectors.h"
 
 #include <math.h>
 
@@ -102,24 +103,116 @@ GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_
 }
 
 // Fused attention: p: qkv [T,3C], keys [S,C], values [S,C], out [T,C].
-// One task per (block of query rows, head). Keys are visited in tiles; each
-// tile is transposed once into [D][tile] so the scores of all its keys are
-// computed with vector FMAs across keys (no horizontal sums), and reused by
-// every row of the block. An online softmax (running max and sum rescale the
-// partial output, kept in `out`) means the scores are never materialized.
-// A row's result depends only on its own keys, in a fixed order: prefill,
-// decode and any thread count compute it the same way.
-static const int64_t kRowBlock = 8;
-static const int64_t kTileFloats = 8192;  // 32 KB of transposed keys on the stack
+// One task per (group of kRowGroup query rows, head). Keys are visited in
+// tiles of kKeyTile; each tile is transposed once per task into [D][tile],
+// so a block of kRowBlock rows computes its scores against the whole tile
+// with register-blocked vector FMAs across keys (no horizontal sums), and the
+// task's other row blocks reuse the transposed tile. An online softmax
+// (running max and sum rescale the partial output, kept in `out`) means the
+// scores are never materialized. A row's result depends only on its own
+// query and its keys, visited tile by tile in a fixed order: prefill, decode
+// and any thread count compute it the same way, bit for bit.
+// Head widths above kMaxTiledD (whose transposed tile would not fit the
+// stack buffer) take attention_rows_generic, the same math a row at a time.
 
-GPT2C_INLINE int64_t key_tile(int64_t D) {
-    int64_t tile = kTileFloats / D;
-    return tile > 64 ? 64 : (tile < 1 ? 1 : tile);
+static const int64_t kKeyTile = 64;       // keys per tile: 4 vectors
+static const int64_t kKeyVectors = kKeyTile / 16;
+static const int64_t kRowBlock = 4;       // query rows whose scores live in registers together
+static const int64_t kRowGroup = 32;      // query rows per task, sharing the transposed tiles
+static const int64_t kMaxTiledD = 256;    // kt: 64 KiB of stack
+
+// Scores, softmax update and P.V for rows r0..r0+rows-1 (rows <= kRowBlock)
+// against the tile of n keys starting at s0, transposed in kt [D][kKeyTile].
+GPT2C_INLINE void attend_tile(const float* qkv, const float* values, float* out, const float* kt, int64_t C, int64_t D,
+                              int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0, int64_t n, float scale,
+                              float* running_max, float* running_sum) {
+    const float* q[kRowBlock];
+    for (int64_t i = 0; i < kRowBlock; ++i) q[i] = qkv + (r0 + (i < rows ? i : 0)) * 3 * C + h * D;
+    vf16 s[kRowBlock][kKeyVectors];
+    for (int64_t i = 0; i < kRowBlock; ++i)
+        for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] = (vf16)0.0f;
+    for (int64_t d = 0; d < D; ++d) {
+        vf16 k[kKeyVectors];
+        for (int64_t v = 0; v < kKeyVectors; ++v) k[v] = load16(kt + d * kKeyTile + v * 16);
+        for (int64_t i = 0; i < kRowBlock; ++i) {
+            const vf16 qd = q[i][d];
+            for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] += qd * k[v];
+        }
+    }
+    vf16 lane;
+    for (int j = 0; j < 16; ++j) lane[j] = (float)j;
+    float p[kRowBlock][kKeyTile] __attribute__((aligned(64)));
+    float correction[kRowBlock];
+    for (int64_t i = 0; i < kRowBlock; ++i) {
+        // Row r0 + i sees keys up to past + r0 + i; the tile holds n keys.
+        const float last = (float)((past + r0 + i - s0 < n - 1) ? past + r0 + i - s0 : n - 1);
+        vf16 tile_max = (vf16)(-INFINITY);
+        for (int64_t v = 0; v < kKeyVectors; ++v) {
+            s[i][v] = lane + (float)(v * 16) <= last ? s[i][v] * scale : (vf16)(-INFINITY);
+            tile_max = __builtin_elementwise_max(tile_max, s[i][v]);
+        }
+        const float tile_peak = hmax16(tile_max);
+        const float new_max = tile_peak > running_max[i] ? tile_peak : running_max[i];
+        vf16 sum = (vf16)0.0f;
+        for (int64_t v = 0; v < kKeyVectors; ++v) {
+            vf16 e = fast_exp16(s[i][v] - new_max);
+            sum += e;
+            store16(p[i] + v * 16, e);
+        }
+        correction[i] = fast_exp(running_max[i] - new_max);
+        running_sum[i] = running_sum[i] * correction[i] + hsum16(sum);
+        running_max[i] = new_max;
+    }
+    // out rows = out rows * correction + P . V over the tile's n keys.
+    for (int64_t d0 = 0; d0 < D; d0 += 16) {
+        const int64_t width = D - d0 < 16 ? D - d0 : 16;
+        vf16 o[kRowBlock];
+        for (int64_t i = 0; i < kRowBlock; ++i) {
+            o[i] = (vf16)0.0f;
+            if (i < rows)
+                for (int64_t c = 0; c < width; ++c) o[i][c] = out[(r0 + i) * C + h * D + d0 + c] * correction[i];
+        }
+        for (int64_t j = 0; j < n; ++j) {
+            const float* vrow = values + (s0 + j) * C + h * D + d0;
+            vf16 vv = (vf16)0.0f;
+            if (width == 16) vv = load16(vrow);
+            else for (int64_t c = 0; c < width; ++c) vv[c] = vrow[c];
+            for (int64_t i = 0; i < kRowBlock; ++i) o[i] += p[i][j] * vv;
+        }
+        for (int64_t i = 0; i < rows; ++i)
+            for (int64_t c = 0; c < width; ++c) out[(r0 + i) * C + h * D + d0 + c] = o[i][c];
+    }
+}
+
+// Rows t0..t1-1 of head h, a row at a time, for head widths the tiled path cannot hold.
+GPT2C_INLINE void attention_rows_generic(const float* qkv, const float* keys, const float* values, float* out,
+                                         int64_t C, int64_t D, int64_t h, int64_t past, int64_t t0, int64_t t1,
+                                         float scale) {
+    for (int64_t t = t0; t < t1; ++t) {
+        const float* q = qkv + t * 3 * C + h * D;
+        float* o = out + t * C + h * D;
+        for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+        float running_max = -INFINITY, running_sum = 0.0f;
+        for (int64_t s = 0; s <= past + t; ++s) {
+            const float* k = keys + s * C + h * D;
+            float score = 0.0f;
+            for (int64_t d = 0; d < D; ++d) score += q[d] * k[d];
+            score *= scale;
+            const float new_max = score > running_max ? score : running_max;
+            const float correction = fast_exp(running_max - new_max), weight = fast_exp(score - new_max);
+            running_sum = running_sum * correction + weight;
+            const float* v = values + s * C + h * D;
+            for (int64_t d = 0; d < D; ++d) o[d] = o[d] * correction + weight * v[d];
+            running_max = new_max;
+        }
+        const float inv = 1.0f / running_sum;
+        for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+    }
 }
 
 GPT2C_KERNEL int64_t gpt2c_k_attention_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
                                              int64_t past, float scale) {
-    return H * ((T + kRowBlock - 1) / kRowBlock);
+    return H * ((T + kRowGroup - 1) / kRowGroup);
 }
 GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
                                     int64_t H, int64_t past, float scale) {
@@ -128,61 +221,39 @@ GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t 
     const float* values = (const float*)a->p[2];
     float* out = (float*)a->p[3];
     const int64_t D = C / H;
-    const int64_t KT = key_tile(D);
-    float kt[kTileFloats] __attribute__((aligned(64)));
-    float scores[64] __attribute__((aligned(64)));
-    float running_max[kRowBlock], running_sum[kRowBlock];
+    float kt[kMaxTiledD * kKeyTile] __attribute__((aligned(64)));
+    float running_max[kRowGroup], running_sum[kRowGroup];
     for (int64_t task = begin; task < end; ++task) {
-        const int64_t h = task % H, t0 = (task / H) * kRowBlock;
-        const int64_t t1 = t0 + kRowBlock < T ? t0 + kRowBlock : T;
+        const int64_t h = task % H, t0 = (task / H) * kRowGroup;
+        const int64_t t1 = t0 + kRowGroup < T ? t0 + kRowGroup : T;
+        if (D > kMaxTiledD) {
+            attention_rows_generic(qkv, keys, values, out, C, D, h, past, t0, t1, scale);
+            continue;
+        }
         for (int64_t t = t0; t < t1; ++t) {
-            float* o = out + t * C + h * D;
-            for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+            for (int64_t d = 0; d < D; ++d) out[t * C + h * D + d] = 0.0f;
             running_max[t - t0] = -INFINITY;
             running_sum[t - t0] = 0.0f;
         }
-        const int64_t visible_end = past + t1;  // the block's last row sees keys 0..past+t1-1
-        for (int64_t s0 = 0; s0 < visible_end; s0 += KT) {
-            const int64_t n = visible_end - s0 < KT ? visible_end - s0 : KT;
+        const int64_t visible_end = past + t1;  // the group's last row sees keys 0..past+t1-1
+        for (int64_t s0 = 0; s0 < visible_end; s0 += kKeyTile) {
+            const int64_t n = visible_end - s0 < kKeyTile ? visible_end - s0 : kKeyTile;
             for (int64_t j = 0; j < n; ++j) {
                 const float* k = keys + (s0 + j) * C + h * D;
-                for (int64_t d = 0; d < D; ++d) kt[d * KT + j] = k[d];
+                for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = k[d];
             }
-            for (int64_t t = t0; t < t1; ++t) {
-                const int64_t visible = past + t + 1;
-                if (s0 >= visible) continue;
-                const int64_t nn = visible - s0 < n ? visible - s0 : n;
-                const float* q = qkv + t * 3 * C + h * D;
-                for (int64_t j = 0; j < nn; ++j) scores[j] = 0.0f;
-                for (int64_t d = 0; d < D; ++d) {
-                    const float qd = q[d];
-                    const float* row = kt + d * KT;
-                    for (int64_t j = 0; j < nn; ++j) scores[j] += qd * row[j];
-                }
-                float tile_max = -INFINITY;
-                for (int64_t j = 0; j < nn; ++j) {
-                    scores[j] *= scale;
-                    tile_max = scores[j] > tile_max ? scores[j] : tile_max;
-                }
-                float* o = out + t * C + h * D;
-                const int64_t r = t - t0;
-                const float new_max = tile_max > running_max[r] ? tile_max : running_max[r];
-                const float correction = fast_exp(running_max[r] - new_max);
-                running_sum[r] *= correction;
-                for (int64_t d = 0; d < D; ++d) o[d] *= correction;
-                for (int64_t j = 0; j < nn; ++j) {
-                    const float p = fast_exp(scores[j] - new_max);
-                    running_sum[r] += p;
-                    const float* v = values + (s0 + j) * C + h * D;
-                    for (int64_t d = 0; d < D; ++d) o[d] += p * v[d];
-                }
-                running_max[r] = new_max;
+            for (int64_t j = n; j < kKeyTile; ++j)
+                for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = 0.0f;
+            for (int64_t r0 = t0; r0 < t1; r0 += kRowBlock) {
+                const int64_t rows = t1 - r0 < kRowBlock ? t1 - r0 : kRowBlock;
+                if (s0 > past + r0 + rows - 1) continue;  // no row of this block sees the tile yet
+                attend_tile(qkv, values, out, kt, C, D, h, past, r0, rows, s0, n, scale, running_max + (r0 - t0),
+                            running_sum + (r0 - t0));
             }
         }
         for (int64_t t = t0; t < t1; ++t) {
-            float* o = out + t * C + h * D;
             const float inv = 1.0f / running_sum[t - t0];
-            for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+            for (int64_t d = 0; d < D; ++d) out[t * C + h * D + d] *= inv;
         }
     }
 }

@@ -4,6 +4,7 @@
 // slice of W once per call; every output element sums over k in the same
 // order whatever the split.
 #include "activation_math.h"
+#include "vectors.h"
 
 static const int64_t kColumnBlock = 64;
 
@@ -20,18 +21,6 @@ GPT2C_INLINE float epilogue(float acc, const float* bias, const float* residual,
     if (has_residual) acc += residual[m * N + n];
     return acc;
 }
-
-typedef float vf16 __attribute__((ext_vector_type(16)));
-typedef unsigned short vu16x16 __attribute__((ext_vector_type(16)));
-typedef unsigned int vu32x16 __attribute__((ext_vector_type(16)));
-typedef signed char vi8x16 __attribute__((ext_vector_type(16)));
-
-GPT2C_INLINE vf16 load16(const float* p) {
-    vf16 v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-GPT2C_INLINE void store16(float* p, vf16 v) { __builtin_memcpy(p, &v, sizeof v); }
 
 // Packed weight storage (wdtype scalar): float32, bfloat16, or int8 with
 // per-column float32 scales in the panel's first kInt8ScaleRows rows.

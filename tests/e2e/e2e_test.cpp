@@ -111,7 +111,7 @@ std::vector<std::string> reference_models() {
 
 TEST_CASE("every reference model matches PyTorch at -O0 and -O3, 1 and 2 threads", "[e2e]") {
     auto models = reference_models();
-    REQUIRE(models.size() >= 7);
+    REQUIRE(models.size() >= 9);
     for (const std::string& dir : models) {
         nlohmann::json ref = read_json(dir + "/reference.json");
         std::vector<int32_t> tokens = ref["tokens"].get<std::vector<int32_t>>();

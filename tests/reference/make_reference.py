@@ -124,6 +124,26 @@ MODELS = [
                   activation_function="gelu_pytorch_tanh", layer_norm_epsilon=1e-3,
                   scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
                   reorder_and_upcast_attn=False, tie_word_embeddings=True)),
+    # Long enough for the kernels' blocking to matter: 170 tokens span three
+    # 64-key attention tiles and six 32-row query groups, none of them full;
+    # M = 170 rows is no multiple of the 8-row GEMM block, N = 300 no multiple
+    # of the 32-column panels.
+    dict(name="m8_long_context_f32", seed=808, dtype="F32", prefix=True,
+         buffers=None, masked_bias=False, pos_keys=("n_positions",), omit=(),
+         n_tokens=170, greedy=(5, 10),
+         cfg=dict(n_layer=1, n_head=2, n_embd=128, n_positions=200, vocab_size=300, n_inner=None,
+                  activation_function="gelu_new", layer_norm_epsilon=1e-5,
+                  scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
+                  reorder_and_upcast_attn=False, tie_word_embeddings=True)),
+    # One head 264 wide: wider than the tiled attention kernel holds (256), so
+    # the row-at-a-time path runs; K = 264 is no multiple of 16 either.
+    dict(name="m9_wide_head_f16", seed=909, dtype="F16", prefix=False,
+         buffers=None, masked_bias=False, pos_keys=("n_positions",), omit=(),
+         n_tokens=70, greedy=(4, 10),
+         cfg=dict(n_layer=1, n_head=1, n_embd=264, n_positions=80, vocab_size=157, n_inner=64,
+                  activation_function="gelu_new", layer_norm_epsilon=1e-5,
+                  scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
+                  reorder_and_upcast_attn=False, tie_word_embeddings=True)),
 ]
 
 # Greedy prompts are re-drawn until every step's top-2 gap exceeds this (the
