@@ -266,6 +266,20 @@ void prepare_kernels(llvm::Module& module, const TargetSpec& target) {
     (void)target;
 }
 
+// Drops the kernels this model does not call. Besides saving LLVM work, it keeps
+// kernels written for CPU features the target lacks (linear_bf16dot) from
+// reaching instruction selection, at any LLVM optimization level.
+void erase_unused_functions(llvm::Module& module) {
+    for (bool erased = true; erased;) {
+        erased = false;
+        for (llvm::Function& fn : llvm::make_early_inc_range(module))
+            if (fn.hasLocalLinkage() && fn.use_empty()) {
+                fn.eraseFromParent();
+                erased = true;
+            }
+    }
+}
+
 void set_target_attributes(llvm::Module& module, const TargetSpec& target) {
     for (llvm::Function& fn : module) {
         if (fn.isDeclaration()) continue;
@@ -290,6 +304,7 @@ std::unique_ptr<llvm::Module> generate_llvm_module(const ir::Module& module, con
     llvm::Function* prepare = codegen.emit_entry("gpt2c_prepare", false);
     llvm::Function* forward = codegen.emit_entry("gpt2c_forward", true);
     codegen.emit_descriptor(metadata_json, prepare, forward);
+    erase_unused_functions(*out);
     set_target_attributes(*out, target);
     return out;
 }

@@ -71,10 +71,15 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         int next = 2;
         int bias = e.bias ? op(next++) : -1;
         int residual = e.residual ? op(next++) : -1;
+        const int64_t mr = n.has_attr("tile_mr") ? n.int_attr("tile_mr") : 8;
+        const int64_t kc = n.has_attr("tile_kc") ? n.int_attr("tile_kc") : d.k;
+        if (ir::is_k_pair_panels(m, op(1)))
+            return {"linear_bf16dot", {op(0), op(1), bias, residual, index},
+                    {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),
+                     I(e.residual)}};
         return {"linear", {op(0), op(1), bias, residual, index},
-                {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(wdtype), I(n.has_attr("tile_mr") ? n.int_attr("tile_mr") : 8),
-                 I(n.has_attr("tile_kc") ? n.int_attr("tile_kc") : d.k), I(e.bias), I(activation_code(e.activation)),
-                 I(e.residual)}};
+                {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(wdtype), I(mr), I(kc), I(e.bias),
+                 I(activation_code(e.activation)), I(e.residual)}};
     }
     case OpKind::Activation: {
         auto s = three_dims(n.type);
@@ -97,6 +102,7 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         return {"attention", {op(0), op(1), op(2), index},
                 {T, S, I(C), I(n.int_attr("n_head")), past, Scalar::real(n.float_attr("scale"))}};
     case OpKind::TakeLast: return {"take_last", {op(0), index}, {T, L, dim(0, 1)}};
+    case OpKind::ToBf16: return {"to_bf16", {op(0), index}, {dim(0, 0), dim(0, 1), Scalar::of(n.type.dims[1])}};
     case OpKind::FoldLnWeight: {
         std::string layout = n.str_attr("w_layout");
         const auto& w = m.nodes[op(0)].type.dims;
@@ -119,7 +125,8 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         int64_t wdtype = dtype == "bf16" ? 1 : dtype == "int8" ? 2 : 0;
         bool has_gamma = n.operands.size() == 2;
         return {"pack_weight", {op(0), has_gamma ? op(1) : -1, index},
-                {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr")), I(wdtype), I(has_gamma)}};
+                {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr")), I(wdtype), I(has_gamma),
+                 I(ir::is_k_pair_panels(m, index))}};
     }
     case OpKind::Input:
     case OpKind::Weight: break;

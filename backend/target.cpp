@@ -47,12 +47,13 @@ TargetSpec resolve_target(const std::string& cpu, const std::string& features) {
     return spec;
 }
 
-int vector_bytes(const TargetSpec& target) {
+passes::TargetInfo pass_target_info(const TargetSpec& target) {
     std::unique_ptr<llvm::TargetMachine> machine = create_target_machine(target);
     const llvm::MCSubtargetInfo* info = machine->getMCSubtargetInfo();
-    if (info->checkFeatures("+avx512f")) return 64;
-    if (info->checkFeatures("+avx")) return 32;
-    return 16;
+    passes::TargetInfo out;
+    out.vector_bytes = info->checkFeatures("+avx512f") ? 64 : info->checkFeatures("+avx") ? 32 : 16;
+    out.bf16_dot = info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512bf16");
+    return out;
 }
 
 std::unique_ptr<llvm::TargetMachine> create_target_machine(const TargetSpec& spec) {

@@ -1,6 +1,8 @@
 // backend/target.h - the CPU a library is compiled for, and its LLVM TargetMachine.
 #pragma once
 
+#include "passes/pass.h"
+
 #include <memory>
 #include <string>
 
@@ -20,9 +22,10 @@ struct TargetSpec {
 // (the host's actual features when cpu is the host).
 TargetSpec resolve_target(const std::string& cpu, const std::string& features);
 
-// Widest vector register the target has, in bytes (64 with AVX-512F, 32 with
-// AVX/AVX2, 16 otherwise): what the tiling passes size micro-kernels for.
-int vector_bytes(const TargetSpec& target);
+// What the graph passes may know of the target: the widest vector register
+// (64 bytes with AVX-512F, 32 with AVX/AVX2, 16 otherwise), what the tiling
+// passes size micro-kernels for, and whether it has AVX512_BF16 dot products.
+passes::TargetInfo pass_target_info(const TargetSpec& target);
 
 // Throws gpt2c::Error for an unknown CPU or triple.
 std::unique_ptr<llvm::TargetMachine> create_target_machine(const TargetSpec& target);

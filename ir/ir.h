@@ -46,7 +46,8 @@ struct Dim {
     bool operator==(const Dim&) const = default;
 };
 
-// bf16 and i8 appear only in packed weights (pack_weight with dtype = "bf16" / "int8").
+// bf16 and i8 appear in packed weights (pack_weight with dtype = "bf16" / "int8"),
+// and bf16 in the input of a linear that multiplies bf16 k-pairs (to_bf16).
 enum class ElemType { F32, I32, BF16, I8 };
 int64_t elem_size(ElemType elem);
 

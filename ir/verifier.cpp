@@ -23,12 +23,13 @@ struct Checker {
     const TensorType& operand(int i) const { return m.nodes[node.operands[i]].type; }
     const std::string& operand_name(int i) const { return m.nodes[node.operands[i]].name; }
 
-    void rank(int i, size_t r) const {
+    void rank(int i, size_t r, ElemType elem = ElemType::F32, const char* why = "") const {
         if (operand(i).dims.size() != r)
             error(fmt::format("operand {} (%{}) must have rank {}, found {}", i, operand_name(i), r,
                               format_type(operand(i))));
-        if (operand(i).elem != ElemType::F32 && node.kind != OpKind::Embed)
-            error(fmt::format("operand {} (%{}) must be f32", i, operand_name(i)));
+        if (operand(i).elem != elem && node.kind != OpKind::Embed)
+            error(fmt::format("operand {} (%{}) must be {}{}, found {}", i, operand_name(i),
+                              elem == ElemType::BF16 ? "bf16" : "f32", why, format_type(operand(i))));
     }
 
     void same_dim(int i, size_t d, Dim want) const {
@@ -74,6 +75,11 @@ bool operand_is_not(const Module& m, const Node& node, int i, OpKind kind) {
 }
 
 }  // namespace
+
+bool is_k_pair_panels(const Module& m, int node) {
+    const Node& n = m.nodes[node];
+    return n.kind == OpKind::PackWeight && n.has_attr("k_pairs") && n.bool_attr("k_pairs");
+}
 
 Epilogue parse_epilogue(const Node& linear) {
     Epilogue e;
@@ -181,7 +187,10 @@ TensorType infer_type(const Module& m, int index) {
         return c.operand(0);
     }
     case OpKind::Linear: {
-        c.rank(0, 2);
+        if (is_k_pair_panels(m, node.operands[1]))
+            c.rank(0, 2, ElemType::BF16, " (the weight holds bf16 k-pairs: convert x with to_bf16)");
+        else
+            c.rank(0, 2);
         c.constant(1);
         LinearDims d = linear_dims(m, node);
         c.same_dim(0, 1, Dim::c(d.k));
@@ -266,6 +275,12 @@ TensorType infer_type(const Module& m, int index) {
         c.same_dim(0, 0, Dim::t());
         return f32({Dim::l(), c.operand(0).dims[1]});
     }
+    case OpKind::ToBf16: {
+        c.rank(0, 2);
+        Dim k = c.operand(0).dims[1];
+        if (!k.is_const()) c.error("the converted axis must be constant");
+        return TensorType{ElemType::BF16, {c.operand(0).dims[0], Dim::c(k.value + k.value % 2)}};
+    }
     case OpKind::FoldLnWeight: {
         c.constant(0);
         c.constant(1);
@@ -307,6 +322,11 @@ TensorType infer_type(const Module& m, int index) {
         int64_t n = c.operand(0).dims[layout == "kn" ? 1 : 0].value;
         std::string dtype = node.str_attr_or("dtype", "f32");
         const int64_t panels = ceil_div(n, nr);
+        if (node.has_attr("k_pairs") && node.bool_attr("k_pairs")) {
+            // Rows k and k+1 interleaved per column, for bf16 dot products; odd K gets a zero row.
+            if (dtype != "bf16") c.error("attribute 'k_pairs' needs dtype = \"bf16\"");
+            return TensorType{ElemType::BF16, {Dim::c(panels), Dim::c(k + k % 2), Dim::c(nr)}};
+        }
         if (dtype == "f32") return f32({Dim::c(panels), Dim::c(k), Dim::c(nr)});
         if (dtype == "bf16") return TensorType{ElemType::BF16, {Dim::c(panels), Dim::c(k), Dim::c(nr)}};
         if (dtype == "int8") {

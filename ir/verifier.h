@@ -33,6 +33,11 @@ struct LinearDims {
 };
 LinearDims linear_dims(const Module& module, const Node& linear);
 
+// True when `node` is a pack_weight of bf16 k-pairs (k_pairs = true): rows k and
+// k+1 of each column interleaved, as bf16 dot products (vdpbf16ps) read them.
+// A linear reading such a weight takes a bf16 input (to_bf16).
+bool is_k_pair_panels(const Module& module, int node);
+
 // Rows of nr bytes at the start of each int8 panel that hold its nr float32 column scales.
 constexpr int64_t kInt8ScaleRows = 4;
 

@@ -13,12 +13,15 @@ struct TargetInfo {
     int vector_bytes = 64;            // 64 with AVX-512, 32 with AVX2, 16 otherwise
     int64_t l1_bytes = 32 * 1024;
     int64_t l2_bytes = 1024 * 1024;
+    bool bf16_dot = false;            // AVX512_BF16: bf16 pairs multiplied into float32 (vdpbf16ps)
 };
 
 struct PassContext {
     TargetInfo target;
     // Storage of packed projection weights: "f32", "bf16" or "int8" (weight-only
     // quantization with per-output-channel scales; arithmetic stays float32).
+    // bf16 on a target with bf16_dot also rounds each projection's input to
+    // bf16 and multiplies with the CPU's bf16 dot product (fp32 accumulation).
     std::string weights_dtype = "f32";
 };
 

@@ -7,7 +7,7 @@
 // plan, for comparison). A value is live from its defining node to its last user, inclusive at both
 // ends: a node reads its operands while it writes its result, so an operand and the result of the
 // same node must never share bytes, while values whose live ranges are disjoint may. Each value
-// takes max_elements at the n_positions bound * 4 bytes. Placement is greedy by size: values are
+// takes max_elements at the n_positions bound times its element size. Placement is greedy by size: values are
 // taken largest first (ties in graph order) and each goes to the lowest aligned offset that does not
 // overlap an already placed value whose live range overlaps its own, which is deterministic. The
 // pass always re-plans from scratch and overwrites old attributes, so running it twice gives the same
@@ -54,7 +54,8 @@ void run_plan_memory(ir::Module& module, const PassContext&) {
     for (int i = 0; i < n; ++i) {
         module.nodes[i].attrs.erase("arena_offset");
         if (!in_arena(module, i)) continue;
-        int64_t bytes = align_up(module.nodes[i].type.max_elements(bound) * 4);
+        const ir::TensorType& type = module.nodes[i].type;
+        int64_t bytes = align_up(type.max_elements(bound) * ir::elem_size(type.elem));
         values.push_back({i, bytes, i, last_use[i]});
         unplanned += bytes;
     }

@@ -15,7 +15,12 @@
 // With --weights-dtype=bf16 the panels hold bfloat16 (round to nearest even);
 // with int8 each panel starts with its nr float32 column scales (absmax/127)
 // followed by the int8 values. Kernels widen to float32 as they load, so only
-// the bytes streamed per token shrink.
+// the bytes streamed per token shrink. On a target with bf16 dot products
+// (AVX512_BF16) bf16 panels are packed as k-pairs instead (k_pairs = true,
+// rows k and k+1 interleaved, K rounded up to even) and the linear's input
+// goes through `to_bf16` first: the kernel then multiplies pairs of bf16 into
+// float32 accumulators at twice the float32 FMA rate, at the cost of rounding
+// the activations that enter a projection to bf16 too.
 #include "passes/pass.h"
 
 #include "ir/verifier.h"
@@ -69,12 +74,27 @@ void run_prepack_weights(ir::Module& module, const PassContext& context) {
                       operands,
                       {{"w_layout", layout}, {"nr", nr}}};
         if (dtype != "f32") pack.attrs["dtype"] = dtype;
+        const bool k_pairs = dtype == "bf16" && context.target.bf16_dot;
+        if (k_pairs) {
+            pack.attrs["k_pairs"] = true;
+            pack.type.dims[1] = ir::Dim::c(dims.k + dims.k % 2);
+        }
         int packed = insert_node(module, int(i), std::move(pack));
-        ir::Node& moved = module.nodes[i + 1];  // the linear, shifted by the insertion
+        ++i;  // the linear, shifted by the insertion
+        if (k_pairs) {
+            const ir::Node& x = module.nodes[module.nodes[i].operands[0]];
+            ir::Node convert{ir::OpKind::ToBf16, unique_name(module, x.name + ".bf16"),
+                             ir::TensorType{ir::ElemType::BF16, {x.type.dims[0], ir::Dim::c(dims.k + dims.k % 2)}},
+                             {module.nodes[i].operands[0]},
+                             {}};
+            int converted = insert_node(module, int(i), std::move(convert));
+            ++i;
+            module.nodes[i].operands[0] = converted;
+        }
+        ir::Node& moved = module.nodes[i];
         moved.operands[1] = packed;
         moved.attrs["w_layout"] = std::string("panels");
         moved.attrs["n"] = dims.n;
-        ++i;
     }
     module.compact();  // drops raw weights and folds nothing reads any more
 }

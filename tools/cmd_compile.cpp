@@ -59,7 +59,7 @@ int cmd_compile(int argc, char** argv) {
     PipelineChoice pipeline = pipeline_from_args(args, 3);
     backend::TargetSpec target = backend::resolve_target(args.get("--target-cpu").value_or(""),
                                                          args.get("--target-features").value_or(""));
-    pipeline.context.target.vector_bytes = backend::vector_bytes(target);
+    pipeline.context.target = backend::pass_target_info(target);
     passes::run_pipeline(module, pipeline.passes, pipeline.context, pipeline.instrumentation);
     if (auto path = args.get("--emit-ir")) write_file_atomically(*path, ir::print_module(module));
     if (auto path = args.get("--emit-dot")) write_file_atomically(*path, ir::print_dot(module));

@@ -1,4 +1,5 @@
 // tools/cmd_opt.cpp - `gpt2c opt FILE.ir --passes=...`: IR text in, transformed IR text out.
+#include "backend/target.h"
 #include "ir/dot.h"
 #include "ir/text.h"
 #include "support/error.h"
@@ -15,6 +16,8 @@ int cmd_opt(int argc, char** argv) {
     std::vector<OptionSpec> specs = {
         {"-o", true, "write the result to FILE instead of stdout"},
         {"--emit-dot", true, "also write the result as a Graphviz dot graph to FILE"},
+        {"--target-cpu", true, "CPU the target-dependent passes plan for (default: a generic AVX-512 target)"},
+        {"--target-features", true, "LLVM feature string for them, e.g. +avx512f,+avx512bf16"},
     };
     for (auto& s : pipeline_option_specs()) specs.push_back(s);
     Args args("opt", specs, argc, argv, 2);
@@ -28,6 +31,11 @@ int cmd_opt(int argc, char** argv) {
     std::string text = input == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_file(input);
     ir::Module module = ir::parse_module(text, input == "-" ? "<stdin>" : input);
     PipelineChoice pipeline = pipeline_from_args(args, 0);
+    // Without a target, tiling plans for 64-byte vectors without bf16 dot products, whatever
+    // this machine is, so IR tests read the same everywhere; `gpt2c compile` uses the real target.
+    if (args.has("--target-cpu") || args.has("--target-features"))
+        pipeline.context.target = backend::pass_target_info(backend::resolve_target(
+            args.get("--target-cpu").value_or(""), args.get("--target-features").value_or("")));
     passes::run_pipeline(module, pipeline.passes, pipeline.context, pipeline.instrumentation);
     if (auto path = args.get("--emit-dot")) write_file_atomically(*path, ir::print_dot(module));
     std::string out = ir::print_module(module);

@@ -16,7 +16,9 @@ std::vector<OptionSpec> pipeline_option_specs() {
         {"--dump-ir-dir", true, "write the IR after every pass to DIR/NN-passname.ir"},
         {"--verify-each", false, "verify the IR after every pass"},
         {"--time-passes", false, "report the time each pass took (to stderr)"},
-        {"--weights-dtype", true, "storage of packed projection weights: f32 (default), bf16, or int8 (per-channel scales)"},
+        {"--weights-dtype", true,
+         "storage of packed projection weights: f32 (default), bf16 (on AVX512_BF16 targets multiplied with bf16 dot "
+         "products, inputs rounded to bf16 too), or int8 (per-channel scales, float32 arithmetic)"},
     };
 }
 

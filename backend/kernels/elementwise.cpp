@@ -1,5 +1,5 @@
 // backend/kernels/elementwise.cpp - embedding, residual add, activation, scale, row copies.
-#include "activation_math.h"
+#include "linear_common.h"
 
 // p: tokens i32[T], wte [V,C], wpe [P,C], out [T,C]. One task per row.
 GPT2C_KERNEL int64_t gpt2c_k_embed_tasks(const KernelArgs* a, int64_t rows, int64_t C, int64_t past) { return rows; }
@@ -57,4 +57,15 @@ GPT2C_KERNEL void gpt2c_k_take_last(const KernelArgs* a, int64_t begin, int64_t 
     const float* x = (const float*)a->p[0] + (T - L) * C;
     float* out = (float*)a->p[1];
     for (int64_t i = begin * C; i < end * C; ++i) out[i] = x[i];
+}
+
+// p: x [R,K] f32, out [R,Kp] bf16 (Kp = K rounded up to even, the pad column zero).
+GPT2C_KERNEL int64_t gpt2c_k_to_bf16_tasks(const KernelArgs* a, int64_t R, int64_t K, int64_t Kp) { return R; }
+GPT2C_KERNEL void gpt2c_k_to_bf16(const KernelArgs* a, int64_t begin, int64_t end, int64_t R, int64_t K, int64_t Kp) {
+    const float* x = (const float*)a->p[0];
+    uint16_t* out = (uint16_t*)a->p[1];
+    for (int64_t r = begin; r < end; ++r) {
+        for (int64_t k = 0; k < K; ++k) out[r * Kp + k] = to_bf16(x[r * K + k]);
+        for (int64_t k = K; k < Kp; ++k) out[r * Kp + k] = 0;
+    }
 }

@@ -1,0 +1,29 @@
+// backend/kernels/linear_common.h - what the projection kernels share: weight indexing, the epilogue, bf16 rounding.
+#pragma once
+
+#include "activation_math.h"
+#include "vectors.h"
+
+static const int64_t kColumnBlock = 64;
+
+GPT2C_INLINE float weight_at(const float* w, int64_t k, int64_t n, int64_t K, int64_t N, int64_t layout, int64_t nr) {
+    if (layout == kLayoutKN) return w[k * N + n];
+    if (layout == kLayoutNK) return w[n * K + k];
+    return w[(n / nr) * K * nr + k * nr + n % nr];
+}
+
+GPT2C_INLINE float epilogue(float acc, const float* bias, const float* residual, int64_t m, int64_t n, int64_t N,
+                            int64_t has_bias, int64_t act, int64_t has_residual) {
+    if (has_bias) acc += bias[n];
+    acc = apply_activation(acc, act);
+    if (has_residual) acc += residual[m * N + n];
+    return acc;
+}
+
+// float32 -> bfloat16, round to nearest even (NaN stays NaN).
+GPT2C_INLINE uint16_t to_bf16(float f) {
+    uint32_t bits;
+    __builtin_memcpy(&bits, &f, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);  // keep NaN a NaN
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}

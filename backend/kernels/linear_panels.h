@@ -1,0 +1,126 @@
+// backend/kernels/linear_panels.h - the packed-panel GEMM/GEMV loop nest, over a micro-kernel policy.
+//
+// One task per panel of nr columns. A policy says how a panel is stored and
+// how a block of rows is multiplied by it; the loop nest around it is shared:
+//   M == 1 (decode):  kGemvPanels panels at a time through Policy::gemv, one
+//                     stream each (bandwidth-bound: the independent streams
+//                     and accumulator chains keep loads and FMAs in flight);
+//   M > 1 (prefill):  k blocks > row blocks of 8 > Policy::micro, accumulating
+//                     straight into `out`, then the epilogue over the panel's
+//                     columns while they are still in L1/L2.
+// A last panel narrower than nr (N % nr != 0) goes through a small scratch
+// tile. Column scales (int8) are applied once per output, before the epilogue.
+// Every output element is one chain of multiply-adds over k in order, in
+// gemv and in micro alike: decode computes exactly what prefill computes,
+// and no split of the tasks across threads changes a bit.
+//
+// A policy provides:
+//   typedef ... Input;                                 element of x (float, or uint16_t bf16)
+//   static const int64_t k_step;                       k blocks are multiples of this
+//   static int64_t bytes(K, nr), row_bytes(nr);        panel size, panel bytes per row k
+//   static const char* values(panel, nr);              where row 0 starts
+//   static const float* scales(panel);                 column scales, or null
+//   template <int NV, int G> static void gemv(x, K, values[G], y[G][nr]);
+//   template <int MR, int NV> static void micro(A, lda, B, kb, C, ldc, accumulate);
+#pragma once
+
+#include "linear_common.h"
+
+static const int64_t kGemvPanels = 4;
+
+// C[rows, nr] (+)= A[rows, kb] * panel slice, rows of A at stride lda, in
+// register blocks of mr (8), then 4, 2, 1 rows for the remainder.
+template <class Policy, int NV>
+GPT2C_INLINE void block_rows(const typename Policy::Input* A, int64_t lda, const char* B, int64_t kb, float* C,
+                             int64_t ldc, int64_t rows, int64_t mr, bool accumulate) {
+    int64_t m = 0;
+    if (mr >= 8)
+        for (; m + 8 <= rows; m += 8) Policy::template micro<8, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m + 4 <= rows; m += 4) Policy::template micro<4, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m + 2 <= rows; m += 2) Policy::template micro<2, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m < rows; ++m) Policy::template micro<1, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+}
+
+// p: x [M,K], panels, bias [N] | null, residual [M,N] | null, out [M,N].
+template <class Policy, int NV>
+GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K, int64_t N,
+                                int64_t mr, int64_t kc, int64_t has_bias, int64_t act, int64_t has_residual) {
+    typedef typename Policy::Input Input;
+    const Input* x = (const Input*)a->p[0];
+    const char* w = (const char*)a->p[1];
+    const float* bias = (const float*)a->p[2];
+    const float* residual = (const float*)a->p[3];
+    float* out = (float*)a->p[4];
+    const int64_t nr = NV * 16;
+    const int64_t panel_bytes = Policy::bytes(K, nr);
+    const int64_t row_bytes = Policy::row_bytes(nr);
+    kc = kc <= 0 || kc > K ? K : (kc + Policy::k_step - 1) / Policy::k_step * Policy::k_step;
+    float tile[8 * NV * 16] __attribute__((aligned(64)));
+    if (M == 1) {
+        for (int64_t first = begin; first < end; first += kGemvPanels) {
+            const char* values[kGemvPanels];
+            float y[kGemvPanels][NV * 16] __attribute__((aligned(64)));
+            const int64_t group = end - first < kGemvPanels ? end - first : kGemvPanels;
+            for (int64_t g = 0; g < kGemvPanels; ++g) values[g] = Policy::values(w + (first + (g < group ? g : 0)) * panel_bytes, nr);
+            if (group == kGemvPanels) Policy::template gemv<NV, kGemvPanels>(x, K, values, y);
+            else for (int64_t g = 0; g < group; ++g) Policy::template gemv<NV, 1>(x, K, values + g, y + g);
+            for (int64_t g = 0; g < group; ++g) {
+                const float* scale = Policy::scales(w + (first + g) * panel_bytes);
+                const int64_t n0 = (first + g) * nr, width = N - n0 < nr ? N - n0 : nr;
+                for (int64_t j = 0; j < width; ++j)
+                    out[n0 + j] = epilogue(scale ? y[g][j] * scale[j] : y[g][j], bias, residual, 0, n0 + j, N,
+                                           has_bias, act, has_residual);
+            }
+        }
+        return;
+    }
+    for (int64_t panel = begin; panel < end; ++panel) {
+        const char* pw = w + panel * panel_bytes;
+        const char* values = Policy::values(pw, nr);
+        const float* scale = Policy::scales(pw);
+        const int64_t n0 = panel * nr;
+        const int64_t width = N - n0 < nr ? N - n0 : nr;
+        if (width == nr) {
+            for (int64_t k0 = 0; k0 < K; k0 += kc) {
+                int64_t kb = K - k0 < kc ? K - k0 : kc;
+                for (int64_t m0 = 0; m0 < M; m0 += 8) {
+                    int64_t rows = M - m0 < 8 ? M - m0 : 8;
+                    block_rows<Policy, NV>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, out + m0 * N + n0, N,
+                                           rows, mr, k0 > 0);
+                }
+            }
+            for (int64_t m = 0; m < M; ++m)
+                for (int64_t j = 0; j < nr; ++j) {
+                    float v = out[m * N + n0 + j];
+                    out[m * N + n0 + j] =
+                        epilogue(scale ? v * scale[j] : v, bias, residual, m, n0 + j, N, has_bias, act, has_residual);
+                }
+        } else {
+            for (int64_t m0 = 0; m0 < M; m0 += 8) {
+                int64_t rows = M - m0 < 8 ? M - m0 : 8;
+                for (int64_t k0 = 0; k0 < K; k0 += kc) {
+                    int64_t kb = K - k0 < kc ? K - k0 : kc;
+                    block_rows<Policy, NV>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, tile, nr, rows, mr,
+                                           k0 > 0);
+                }
+                for (int64_t m = 0; m < rows; ++m)
+                    for (int64_t j = 0; j < width; ++j) {
+                        float v = tile[m * nr + j];
+                        out[(m0 + m) * N + n0 + j] = epilogue(scale ? v * scale[j] : v, bias, residual, m0 + m, n0 + j,
+                                                              N, has_bias, act, has_residual);
+                    }
+            }
+        }
+    }
+}
+
+// The panel width as a template argument: nr = 16, 32, 48 or 64 (the verifier allows no other).
+template <class Policy>
+GPT2C_INLINE void linear_panels_nr(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K, int64_t N,
+                                   int64_t nr, int64_t mr, int64_t kc, int64_t has_bias, int64_t act,
+                                   int64_t has_residual) {
+    if (nr == 16) return linear_panels<Policy, 1>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+    if (nr == 32) return linear_panels<Policy, 2>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+    if (nr == 48) return linear_panels<Policy, 3>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+    if (nr == 64) return linear_panels<Policy, 4>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
+}
