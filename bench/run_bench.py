@@ -1,19 +1,24 @@
 #!/usr/bin/python3
 """bench/run_bench.py - gpt2c against PyTorch eager on GPT-2 124M shapes, in one run.
 
-usage: bench/run_bench.py [--build build] [--model /tmp/gpt2-124m] [--threads 2] [--repeats 5] [--gen 128]
-                          [--skip-torch] [--skip-contention]
+usage: bench/run_bench.py [--build build] [--model /tmp/gpt2-124m] [--threads 2] [--repeats 5]
+                          [--prompt-tokens 128] [--gen 128] [--dtypes f32,bf16,int8]
+                          [--skip-torch] [--skip-contention] [--json-out FILE]
 
-Builds a random GPT-2 124M-shaped checkpoint (bench/make_checkpoint.py) if the
-model directory has none, compiles it with gpt2c for f32, bf16 and int8 weights,
-measures the machine's read bandwidth (gpt2c_bandwidth), runs `gpt2c bench --json`
-for each and bench/torch_peer.py on the same weights, then prints medians,
-ratios to PyTorch and the fraction of the decode roofline (bytes of weights
-streamed per token / measured bandwidth). Finally it reruns f32 decode next to
-a busy process on one core, to show how gpt2c's thread pool shares the machine.
+Builds a random GPT-2 124M-shaped checkpoint (bench/make_checkpoint.py) if the model
+directory has none, measures the machine (read bandwidth: gpt2c_bandwidth; float32 FMA
+and bf16 dot-product peaks: gpt2c_fma_peak), compiles the checkpoint with gpt2c for each
+weight dtype, runs `gpt2c bench --json` for each and bench/torch_peer.py (fp32, and bf16,
+which PyTorch hands to oneDNN) on the same weights, then prints medians, ratios to PyTorch,
+prefill GFLOPS as a fraction of the compute peak and decode time as a fraction of the
+bandwidth roofline (bytes of weights streamed per token / measured bandwidth). Last it
+reruns f32 next to a busy process, to show how gpt2c's thread pool shares the machine.
+Everything is measured in this one run: the host drifts by +-20 % from one minute to the
+next, so only ratios within a run mean much.
+
 Needs numpy and torch for the peer, with OpenBLAS behind torch (Debian: apt-get install
-python3-numpy python3-torch libopenblas0-pthread; without OpenBLAS, Debian's torch falls back to the
-reference BLAS and runs ~50x slower, which would make any ratio meaningless).
+python3-numpy python3-torch libopenblas0-pthread; without OpenBLAS, Debian's torch falls back
+to the reference BLAS and runs ~50x slower, which would make any ratio meaningless).
 """
 import argparse
 import json
@@ -36,7 +41,7 @@ def weight_bytes_per_token(lib_json):
     total = 0
     for t in meta["prepared"]:
         if t.get("used_by_forward", True):
-            total += t.get("bytes", 4 * eval("*".join(map(str, t["shape"]))))
+            total += t["bytes"]
     for t in meta["weights"]:
         # The embedding tables are read one row per token, not whole.
         if t.get("used_by_forward", True) and t["name"] not in ("wte.weight", "wpe.weight"):
@@ -47,70 +52,112 @@ def weight_bytes_per_token(lib_json):
     return total
 
 
+def prefill_flops_per_token(cfg, prompt_tokens):
+    """Multiply-adds x 2 per prompt token: the projections, the LM head at every position, and
+    causal attention (QK and PV over (T+1)/2 keys on average)."""
+    C, L, V = cfg["n_embd"], cfg["n_layer"], cfg["vocab_size"]
+    inner = cfg.get("n_inner") or 4 * C
+    projections = L * (4 * C * C + 2 * C * inner) + V * C
+    attention = L * C * (prompt_tokens + 1)
+    return 2 * (projections + attention)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--model", default="/tmp/gpt2-124m")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--gen", type=int, default=128)
+    ap.add_argument("--dtypes", default="f32,bf16,int8")
     ap.add_argument("--skip-torch", action="store_true")
     ap.add_argument("--skip-contention", action="store_true")
+    ap.add_argument("--json-out", help="also write every measurement to this file")
     args = ap.parse_args()
     gpt2c = os.path.join(args.build, "bin", "gpt2c")
     if not os.path.exists(os.path.join(args.model, "model.safetensors")):
         subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), args.model], check=True)
+    cfg = json.load(open(os.path.join(args.model, "config.json")))
+    flops = prefill_flops_per_token(cfg, args.prompt_tokens)
 
     bandwidth = float(subprocess.run([os.path.join(args.build, "bin", "gpt2c_bandwidth"), str(args.threads)],
                                      check=True, capture_output=True, text=True).stdout)
+    peak = run_json([os.path.join(args.build, "bin", "gpt2c_fma_peak"), str(args.threads)])
+    bench_args = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
+                  "--prompt-tokens", str(args.prompt_tokens), "--json"]
+
     rows = []
-    for dtype in ("f32", "bf16", "int8"):
+    for dtype in args.dtypes.split(","):
         lib = os.path.join(args.build, "bench", f"gpt2-124m-{dtype}.so")
         os.makedirs(os.path.dirname(lib), exist_ok=True)
-        subprocess.run([gpt2c, "compile", args.model, "-o", lib, f"--weights-dtype={dtype}"], check=True,
-                       capture_output=True)
-        r = run_json([gpt2c, "bench", "--lib", lib, "--model", args.model, "--threads", str(args.threads),
-                      "--repeats", str(args.repeats), "--gen", str(args.gen), "--json"])
-        r["engine"] = f"gpt2c {dtype}"
+        ir = lib[:-3] + ".ir"
+        subprocess.run([gpt2c, "compile", args.model, "-o", lib, f"--weights-dtype={dtype}", "--emit-ir", ir],
+                       check=True, capture_output=True)
+        r = run_json([gpt2c, "bench", "--lib", lib, "--model", args.model] + bench_args)
+        # k-pair panels: the CPU's bf16 dot products do the multiplying (compare with the bf16 peak).
+        r["bf16_dot"] = "k_pairs = true" in open(ir).read()
+        r["engine"] = f"gpt2c {dtype}" + (" (bf16 dot)" if r["bf16_dot"] else "")
         r["roofline_ms"] = weight_bytes_per_token(lib[:-3] + ".json") / bandwidth / 1e6
         rows.append(r)
-    torch_row = None
+    peers = {}
     if not args.skip_torch:
         env = dict(os.environ)
         env.pop("OPENBLAS_CORETYPE", None)  # old-OpenBLAS workarounds slow a current one down
         env.pop("OPENBLAS_L2_SIZE", None)
-        torch_row = run_json([sys.executable, os.path.join(HERE, "torch_peer.py"), args.model, "--threads",
-                              str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen)], env=env)
-        rows.append(torch_row)
+        for dtype in ("fp32", "bf16"):
+            peers[dtype] = run_json([sys.executable, os.path.join(HERE, "torch_peer.py"), args.model, "--threads",
+                                     str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
+                                     "--prompt-tokens", str(args.prompt_tokens), "--dtype", dtype], env=env)
 
-    print(f"GPT-2 124M shapes, random weights, {args.threads} threads, medians of {args.repeats} runs; "
-          f"read bandwidth {bandwidth:.1f} GB/s")
-    print("| engine | prefill tok/s (128-token prompt, all logits) | decode ms/token | prefill vs PyTorch "
-          "| decode vs PyTorch | decode roofline | of roofline | load s | peak RSS MB |")
+    print(f"GPT-2 124M shapes, random weights, {args.threads} threads, {args.prompt_tokens}-token prompt "
+          f"(all-position logits), {args.gen} decoded tokens, medians of {args.repeats} runs.")
+    bf16_peak = f"{peak['bf16_gflops']:.0f}" if peak["bf16_gflops"] else "n/a"
+    print(f"Machine: read bandwidth {bandwidth:.1f} GB/s; FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32, "
+          f"{bf16_peak} GFLOPS bf16 dot ({peak['isa']}). Prefill work: {flops / 1e6:.1f} MFLOP/token.")
+    print("| engine | prefill tok/s | prefill GFLOPS (of peak) | decode ms/token | decode roofline (reached) "
+          "| prefill vs PyTorch fp32 / bf16 | decode vs PyTorch fp32 / bf16 | load s | peak RSS MB |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
+
+    def ratio(ours, theirs, higher_is_better):
+        if theirs is None:
+            return "-"
+        return f"{ours / theirs if higher_is_better else theirs / ours:.2f}x"
+
+    for r in rows + list(peers.values()):
         pf, dm = r["prefill_tok_s"], r["decode_ms_per_token"]
-        vs_p = f"{pf / torch_row['prefill_tok_s']:.2f}x" if torch_row and r is not torch_row else "-"
-        vs_d = f"{torch_row['decode_ms_per_token'] / dm:.2f}x" if torch_row and r is not torch_row else "-"
-        roof = f"{r['roofline_ms']:.1f} ms" if "roofline_ms" in r else "-"
-        frac = f"{100 * r['roofline_ms'] / dm:.0f} %" if "roofline_ms" in r else "-"
+        gflops = pf * flops / 1e9
+        ours = r in rows
+        peak_used = peak["bf16_gflops"] if r.get("bf16_dot") or r["engine"].endswith("bf16") else peak["fp32_gflops"]
+        share = f"{gflops:.0f} ({100 * gflops / peak_used:.0f} %)" if peak_used else f"{gflops:.0f}"
+        roof = f"{r['roofline_ms']:.1f} ms ({100 * r['roofline_ms'] / dm:.0f} %)" if ours else "-"
+        vs_p = " / ".join(ratio(pf, peers[d]["prefill_tok_s"], True) for d in ("fp32", "bf16")) if ours and peers else "-"
+        vs_d = " / ".join(ratio(dm, peers[d]["decode_ms_per_token"], False) for d in ("fp32", "bf16")) if ours and peers else "-"
         load = f"{r['load_s']:.2f}" if "load_s" in r else "-"
         rss = f"{r['peak_rss_mb']:.0f}" if "peak_rss_mb" in r else "-"
-        print(f"| {r['engine']} | {pf:.0f} | {dm:.2f} | {vs_p} | {vs_d} | {roof} | {frac} | {load} | {rss} |")
-    if "compile_s" in rows[0]:
-        print(f"compile (f32): {rows[0]['compile_s']:.2f} s")
+        print(f"| {r['engine']} | {pf:.0f} | {share} | {dm:.2f} | {roof} | {vs_p} | {vs_d} | {load} | {rss} |")
+    for r in rows:
+        if "compile_s" in r:
+            print(f"compile {r['engine']}: {r['compile_s']:.2f} s")
 
-    if not args.skip_contention:
-        lib = os.path.join(args.build, "bench", "gpt2-124m-f32.so")
+    contention = None
+    if not args.skip_contention and rows:
+        lib = os.path.join(args.build, "bench", f"gpt2-124m-{args.dtypes.split(',')[0]}.so")
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
-            loaded = run_json([gpt2c, "bench", "--lib", lib, "--model", args.model, "--threads", str(args.threads),
-                               "--repeats", str(args.repeats), "--gen", str(args.gen), "--json"])
+            loaded = run_json([gpt2c, "bench", "--lib", lib, "--model", args.model] + bench_args)
         finally:
             busy.kill()
-        print(f"with a busy process on one core: f32 decode {loaded['decode_ms_per_token']:.2f} ms/token "
-              f"({loaded['decode_ms_per_token'] / rows[0]['decode_ms_per_token']:.2f}x the quiet run), "
-              f"prefill {loaded['prefill_tok_s']:.0f} tok/s")
+        quiet = rows[0]
+        contention = {"quiet": quiet, "busy": loaded}
+        print(f"With one busy process beside it ({args.threads} threads on {os.cpu_count()} cores): "
+              f"{quiet['engine']} decode {loaded['decode_ms_per_token']:.2f} ms/token "
+              f"({loaded['decode_ms_per_token'] / quiet['decode_ms_per_token']:.2f}x the quiet run), prefill "
+              f"{loaded['prefill_tok_s']:.0f} tok/s ({quiet['prefill_tok_s'] / loaded['prefill_tok_s']:.2f}x slower).")
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"bandwidth_gb_s": bandwidth, "peak": peak, "prefill_flops_per_token": flops, "gpt2c": rows,
+                       "pytorch": peers, "contention": contention}, f, indent=1)
 
 
 if __name__ == "__main__":

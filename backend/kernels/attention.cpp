@@ -104,46 +104,95 @@ GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_
 
 // Fused attention: p: qkv [T,3C], keys [S,C], values [S,C], out [T,C].
 // One task per (group of kRowGroup query rows, head). Keys are visited in
-// tiles of kKeyTile; each tile is transposed once per task into [D][tile],
-// so a block of kRowBlock rows computes its scores against the whole tile
-// with register-blocked vector FMAs across keys (no horizontal sums), and the
-// task's other row blocks reuse the transposed tile. An online softmax
-// (running max and sum rescale the partial output, kept in `out`) means the
-// scores are never materialized. A row's result depends only on its own
-// query and its keys, visited tile by tile in a fixed order: prefill, decode
-// and any thread count compute it the same way, bit for bit.
-// Head widths above kMaxTiledD (whose transposed tile would not fit the
+// tiles of kKeyTile. A row's score for a key is one chain of FMAs over d in
+// order, computed 16 keys at a time across vector lanes, so no horizontal
+// sums are needed; an online softmax (running max and sum rescale the
+// partial output, kept in `out`) means the scores are never materialized.
+// The key tile reaches the lanes in one of two ways that give the same bits:
+//   prefill (4+ rows): the tile is transposed once per task into [D][tile]
+//     and reused by every block of kRowBlock rows, whose 4x64 scores live in
+//     registers;
+//   decode (fewer rows): 16x16 blocks of keys are transposed in registers
+//     as they are used, with no buffer and no rows computed for nothing.
+// A row's result depends only on its own query and its keys, visited tile by
+// tile in a fixed order: prefill, decode and any thread count agree bit for
+// bit. Head widths above kMaxTiledD (whose transposed tile would not fit the
 // stack buffer) take attention_rows_generic, the same math a row at a time.
-
 static const int64_t kKeyTile = 64;       // keys per tile: 4 vectors
 static const int64_t kKeyVectors = kKeyTile / 16;
 static const int64_t kRowBlock = 4;       // query rows whose scores live in registers together
 static const int64_t kRowGroup = 32;      // query rows per task, sharing the transposed tiles
 static const int64_t kMaxTiledD = 256;    // kt: 64 KiB of stack
 
-// Scores, softmax update and P.V for rows r0..r0+rows-1 (rows <= kRowBlock)
-// against the tile of n keys starting at s0, transposed in kt [D][kKeyTile].
-GPT2C_INLINE void attend_tile(const float* qkv, const float* values, float* out, const float* kt, int64_t C, int64_t D,
-                              int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0, int64_t n, float scale,
-                              float* running_max, float* running_sum) {
-    const float* q[kRowBlock];
-    for (int64_t i = 0; i < kRowBlock; ++i) q[i] = qkv + (r0 + (i < rows ? i : 0)) * 3 * C + h * D;
-    vf16 s[kRowBlock][kKeyVectors];
-    for (int64_t i = 0; i < kRowBlock; ++i)
-        for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] = (vf16)0.0f;
+// r[i] = column i of the 16x16 matrix whose rows are r[0..15] (four butterfly stages).
+GPT2C_INLINE void transpose16x16(vf16 r[16]) {
+#define GPT2C_IDX(...) __VA_ARGS__
+#define GPT2C_STAGE(B, LO, HI)                                                                 \
+    for (int i = 0; i < 16; ++i)                                                               \
+        if ((i & B) == 0) {                                                                    \
+            vf16 lo = __builtin_shufflevector(r[i], r[i + B], LO), hi = __builtin_shufflevector(r[i], r[i + B], HI); \
+            r[i] = lo;                                                                         \
+            r[i + B] = hi;                                                                     \
+        }
+    GPT2C_STAGE(8, GPT2C_IDX(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+                GPT2C_IDX(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
+    GPT2C_STAGE(4, GPT2C_IDX(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+                GPT2C_IDX(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
+    GPT2C_STAGE(2, GPT2C_IDX(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+                GPT2C_IDX(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
+    GPT2C_STAGE(1, GPT2C_IDX(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+                GPT2C_IDX(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
+#undef GPT2C_STAGE
+#undef GPT2C_IDX
+}
+
+// Scores of rows r0..r0+R-1 against the tile's keys, from the transposed tile kt [D][kKeyTile].
+template <int R>
+GPT2C_INLINE void scores_from_transposed(vf16 (*s)[kKeyVectors], const float* const* q, const float* kt, int64_t D) {
     for (int64_t d = 0; d < D; ++d) {
         vf16 k[kKeyVectors];
         for (int64_t v = 0; v < kKeyVectors; ++v) k[v] = load16(kt + d * kKeyTile + v * 16);
-        for (int64_t i = 0; i < kRowBlock; ++i) {
+        for (int64_t i = 0; i < R; ++i) {
             const vf16 qd = q[i][d];
             for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] += qd * k[v];
         }
     }
+}
+
+// The same scores straight from the cache rows: the n keys at `tile` (row stride C), 16x16 at a time.
+template <int R>
+GPT2C_INLINE void scores_from_rows(vf16 (*s)[kKeyVectors], const float* const* q, const float* tile, int64_t C,
+                                   int64_t D, int64_t n) {
+    for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v)
+        for (int64_t d0 = 0; d0 < D; d0 += 16) {
+            const int64_t width = D - d0 < 16 ? D - d0 : 16;
+            vf16 k[16];
+            for (int64_t j = 0; j < 16; ++j) {
+                const float* row = tile + (v * 16 + j) * C + d0;
+                if (v * 16 + j >= n) k[j] = (vf16)0.0f;
+                else if (width == 16) k[j] = load16(row);
+                else {
+                    k[j] = (vf16)0.0f;
+                    for (int64_t c = 0; c < width; ++c) k[j][c] = row[c];
+                }
+            }
+            transpose16x16(k);  // k[dd]: dimension d0 + dd of the 16 keys
+            for (int64_t dd = 0; dd < width; ++dd)
+                for (int64_t i = 0; i < R; ++i) s[i][v] += q[i][d0 + dd] * k[dd];
+        }
+}
+
+// Given the scores of rows r0..r0+rows-1 (rows <= R) against the tile of n
+// keys at s0: the online softmax update and out rows = out rows * correction + P.V.
+template <int R>
+GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const float* values, float* out, int64_t C, int64_t D,
+                                     int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0, int64_t n,
+                                     float scale, float* running_max, float* running_sum) {
     vf16 lane;
     for (int j = 0; j < 16; ++j) lane[j] = (float)j;
-    float p[kRowBlock][kKeyTile] __attribute__((aligned(64)));
-    float correction[kRowBlock];
-    for (int64_t i = 0; i < kRowBlock; ++i) {
+    float p[R][kKeyTile] __attribute__((aligned(64)));
+    float correction[R];
+    for (int64_t i = 0; i < R; ++i) {
         // Row r0 + i sees keys up to past + r0 + i; the tile holds n keys.
         const float last = (float)((past + r0 + i - s0 < n - 1) ? past + r0 + i - s0 : n - 1);
         vf16 tile_max = (vf16)(-INFINITY);
@@ -163,11 +212,10 @@ GPT2C_INLINE void attend_tile(const float* qkv, const float* values, float* out,
         running_sum[i] = running_sum[i] * correction[i] + hsum16(sum);
         running_max[i] = new_max;
     }
-    // out rows = out rows * correction + P . V over the tile's n keys.
     for (int64_t d0 = 0; d0 < D; d0 += 16) {
         const int64_t width = D - d0 < 16 ? D - d0 : 16;
-        vf16 o[kRowBlock];
-        for (int64_t i = 0; i < kRowBlock; ++i) {
+        vf16 o[R];
+        for (int64_t i = 0; i < R; ++i) {
             o[i] = (vf16)0.0f;
             if (i < rows)
                 for (int64_t c = 0; c < width; ++c) o[i][c] = out[(r0 + i) * C + h * D + d0 + c] * correction[i];
@@ -177,11 +225,26 @@ GPT2C_INLINE void attend_tile(const float* qkv, const float* values, float* out,
             vf16 vv = (vf16)0.0f;
             if (width == 16) vv = load16(vrow);
             else for (int64_t c = 0; c < width; ++c) vv[c] = vrow[c];
-            for (int64_t i = 0; i < kRowBlock; ++i) o[i] += p[i][j] * vv;
+            for (int64_t i = 0; i < R; ++i) o[i] += p[i][j] * vv;
         }
         for (int64_t i = 0; i < rows; ++i)
             for (int64_t c = 0; c < width; ++c) out[(r0 + i) * C + h * D + d0 + c] = o[i][c];
     }
+}
+
+// Rows r0..r0+rows-1 (rows <= R) against one tile; kt is the transposed tile, or null to read the cache rows.
+template <int R>
+GPT2C_INLINE void attend_tile(const float* qkv, const float* keys, const float* values, float* out, const float* kt,
+                              int64_t C, int64_t D, int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0,
+                              int64_t n, float scale, float* running_max, float* running_sum) {
+    const float* q[R];
+    for (int64_t i = 0; i < R; ++i) q[i] = qkv + (r0 + (i < rows ? i : 0)) * 3 * C + h * D;
+    vf16 s[R][kKeyVectors];
+    for (int64_t i = 0; i < R; ++i)
+        for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] = (vf16)0.0f;
+    if (kt) scores_from_transposed<R>(s, q, kt, D);
+    else scores_from_rows<R>(s, q, keys + s0 * C + h * D, C, D, n);
+    softmax_and_values<R>(s, values, out, C, D, h, past, r0, rows, s0, n, scale, running_max, running_sum);
 }
 
 // Rows t0..t1-1 of head h, a row at a time, for head widths the tiled path cannot hold.
@@ -238,6 +301,13 @@ GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t 
         const int64_t visible_end = past + t1;  // the group's last row sees keys 0..past+t1-1
         for (int64_t s0 = 0; s0 < visible_end; s0 += kKeyTile) {
             const int64_t n = visible_end - s0 < kKeyTile ? visible_end - s0 : kKeyTile;
+            if (t1 - t0 < kRowBlock) {  // decode: too few rows to pay for a transposed copy
+                for (int64_t r = t0; r < t1; ++r)
+                    if (s0 <= past + r)
+                        attend_tile<1>(qkv, keys, values, out, nullptr, C, D, h, past, r, 1, s0, n, scale,
+                                       running_max + (r - t0), running_sum + (r - t0));
+                continue;
+            }
             for (int64_t j = 0; j < n; ++j) {
                 const float* k = keys + (s0 + j) * C + h * D;
                 for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = k[d];
@@ -247,8 +317,8 @@ GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t 
             for (int64_t r0 = t0; r0 < t1; r0 += kRowBlock) {
                 const int64_t rows = t1 - r0 < kRowBlock ? t1 - r0 : kRowBlock;
                 if (s0 > past + r0 + rows - 1) continue;  // no row of this block sees the tile yet
-                attend_tile(qkv, values, out, kt, C, D, h, past, r0, rows, s0, n, scale, running_max + (r0 - t0),
-                            running_sum + (r0 - t0));
+                attend_tile<kRowBlock>(qkv, keys, values, out, kt, C, D, h, past, r0, rows, s0, n, scale,
+                                       running_max + (r0 - t0), running_sum + (r0 - t0));
             }
         }
         for (int64_t t = t0; t < t1; ++t) {

@@ -40,3 +40,4 @@ enum KernelLayout : int64_t {
 
 #define GPT2C_KERNEL extern "C" __attribute__((used))
 #define GPT2C_INLINE static inline __attribute__((always_inline))
+#define GPT2C_MEMBER_INLINE __attribute__((always_inline))  // for static member functions

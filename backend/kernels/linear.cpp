@@ -42,7 +42,7 @@ struct FloatPanels {
     // has row stride lda. Accumulators live in registers: MR * NV vectors
     // (AVX-512: 8 * 2 = 16 of the 32 zmm registers).
     template <int MR, int NV>
-    static GPT2C_INLINE void micro(const float* A, int64_t lda, const char* B, int64_t kc, float* C, int64_t ldc,
+    static GPT2C_MEMBER_INLINE void micro(const float* A, int64_t lda, const char* B, int64_t kc, float* C, int64_t ldc,
                                    bool accumulate) {
         const int64_t nr = NV * 16;
         vf16 acc[MR][NV];
@@ -65,7 +65,7 @@ struct FloatPanels {
     // G * NV chains and G streams are in flight; a software prefetch runs
     // ~2 KB ahead in each stream.
     template <int NV, int G>
-    static GPT2C_INLINE void gemv(const float* x, int64_t K, const char* const* values, float (*y)[NV * 16]) {
+    static GPT2C_MEMBER_INLINE void gemv(const float* x, int64_t K, const char* const* values, float (*y)[NV * 16]) {
         const int64_t nr = NV * 16;
         vf16 acc[G][NV];
         for (int g = 0; g < G; ++g)

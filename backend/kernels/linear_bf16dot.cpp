@@ -35,7 +35,7 @@ struct Bf16PairPanels {
     }
 
     template <int MR, int NV>
-    static GPT2C_INLINE void micro(const uint16_t* A, int64_t lda, const char* B, int64_t kc, float* C, int64_t ldc,
+    static GPT2C_MEMBER_INLINE void micro(const uint16_t* A, int64_t lda, const char* B, int64_t kc, float* C, int64_t ldc,
                                    bool accumulate) {
         const int64_t nr = NV * 16;
         __m512 acc[MR][NV];
@@ -56,7 +56,7 @@ struct Bf16PairPanels {
     // Decode: G panels at a time, each column one chain over the pairs as in
     // micro<1, NV> (so decode computes what prefill does), ~2 KB prefetch per stream.
     template <int NV, int G>
-    static GPT2C_INLINE void gemv(const uint16_t* x, int64_t K, const char* const* values, float (*y)[NV * 16]) {
+    static GPT2C_MEMBER_INLINE void gemv(const uint16_t* x, int64_t K, const char* const* values, float (*y)[NV * 16]) {
         const int64_t nr = NV * 16;
         __m512 acc[G][NV];
         for (int g = 0; g < G; ++g)
