@@ -156,9 +156,11 @@ GPT2C_KERNEL void gpt2c_k_fold_ln_weight(const KernelArgs* a, int64_t begin, int
 }
 
 // p: W (layout), beta [K], bias [N] | null, out [N]: b'[n] = sum_k beta[k] W[k, n] + b[n].
-// One task per block of kColumnBlock columns. Each sum runs over k in order in
-// double (once per load: spend the precision); for kn, k is the outer loop so
-// W is read along its rows.
+// One task per block of kColumnBlock columns. Sums run in double (once per
+// load: spend the precision), in an order fixed by K alone: for kn, k is the
+// outer loop so W is read along its rows; for nk each column's dot product
+// keeps 8 partial sums (k mod 8), so it vectorizes instead of waiting on one
+// chain of dependent adds (the tied LM head: 50257 x 768).
 GPT2C_KERNEL int64_t gpt2c_k_fold_ln_bias_tasks(const KernelArgs* a, int64_t K, int64_t N, int64_t layout,
                                                 int64_t has_bias) {
     return (N + kColumnBlock - 1) / kColumnBlock;
@@ -177,8 +179,16 @@ GPT2C_KERNEL void gpt2c_k_fold_ln_bias(const KernelArgs* a, int64_t begin, int64
             for (int64_t k = 0; k < K; ++k)
                 for (int64_t j = 0; j < width; ++j) acc[j] += (double)beta[k] * (double)w[k * N + n0 + j];
         } else {
-            for (int64_t j = 0; j < width; ++j)
-                for (int64_t k = 0; k < K; ++k) acc[j] += (double)beta[k] * (double)weight_at(w, k, n0 + j, K, N, layout, 1);
+            for (int64_t j = 0; j < width; ++j) {
+                const float* row = w + (n0 + j) * K;
+                double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                int64_t k = 0;
+                for (; k + 8 <= K; k += 8)
+                    for (int u = 0; u < 8; ++u) partial[u] += (double)beta[k + u] * (double)row[k + u];
+                for (; k < K; ++k) partial[k % 8] += (double)beta[k] * (double)row[k];
+                acc[j] = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+                         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+            }
         }
         for (int64_t j = 0; j < width; ++j) out[n0 + j] = (float)(acc[j] + (has_bias ? (double)bias[n0 + j] : 0.0));
     }
