@@ -12,8 +12,11 @@ GPT2C_INLINE float weight_at(const float* w, int64_t k, int64_t n, int64_t K, in
     return w[(n / nr) * K * nr + k * nr + n % nr];
 }
 
+// The bias and residual adds are not contracted into the multiplies around
+// them (see scaled() in linear_panels.h): decode and prefill round alike.
 GPT2C_INLINE float epilogue(float acc, const float* bias, const float* residual, int64_t m, int64_t n, int64_t N,
                             int64_t has_bias, int64_t act, int64_t has_residual) {
+#pragma clang fp contract(off)
     if (has_bias) acc += bias[n];
     acc = apply_activation(acc, act);
     if (has_residual) acc += residual[m * N + n];

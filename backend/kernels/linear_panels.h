@@ -28,6 +28,14 @@
 
 static const int64_t kGemvPanels = 4;
 
+// An accumulated sum times its column's scale (int8), never fused with the
+// epilogue's bias add: how LLVM contracts a multiply and an add depends on the
+// code around them, and decode and prefill must round the same way.
+GPT2C_INLINE float scaled(float sum, const float* scale, int64_t j) {
+#pragma clang fp contract(off)
+    return scale ? sum * scale[j] : sum;
+}
+
 // C[rows, nr] (+)= A[rows, kb] * panel slice, rows of A at stride lda, in
 // register blocks of mr (8), then 4, 2, 1 rows for the remainder.
 template <class Policy, int NV>
@@ -68,7 +76,7 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
                 const float* scale = Policy::scales(w + (first + g) * panel_bytes);
                 const int64_t n0 = (first + g) * nr, width = N - n0 < nr ? N - n0 : nr;
                 for (int64_t j = 0; j < width; ++j)
-                    out[n0 + j] = epilogue(scale ? y[g][j] * scale[j] : y[g][j], bias, residual, 0, n0 + j, N,
+                    out[n0 + j] = epilogue(scaled(y[g][j], scale, j), bias, residual, 0, n0 + j, N,
                                            has_bias, act, has_residual);
             }
         }
@@ -93,7 +101,7 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
                 for (int64_t j = 0; j < nr; ++j) {
                     float v = out[m * N + n0 + j];
                     out[m * N + n0 + j] =
-                        epilogue(scale ? v * scale[j] : v, bias, residual, m, n0 + j, N, has_bias, act, has_residual);
+                        epilogue(scaled(v, scale, j), bias, residual, m, n0 + j, N, has_bias, act, has_residual);
                 }
         } else {
             for (int64_t m0 = 0; m0 < M; m0 += 8) {
@@ -106,7 +114,7 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
                 for (int64_t m = 0; m < rows; ++m)
                     for (int64_t j = 0; j < width; ++j) {
                         float v = tile[m * nr + j];
-                        out[(m0 + m) * N + n0 + j] = epilogue(scale ? v * scale[j] : v, bias, residual, m0 + m, n0 + j,
+                        out[(m0 + m) * N + n0 + j] = epilogue(scaled(v, scale, j), bias, residual, m0 + m, n0 + j,
                                                               N, has_bias, act, has_residual);
                     }
             }
