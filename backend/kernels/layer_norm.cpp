@@ -1,5 +1,10 @@
 // backend/kernels/layer_norm.cpp - layer norm over the last axis (two-pass mean/variance).
-#include "kernel_abi.h"
+//
+// Each row's sums keep 16 partial sums (one per vector lane) and add them up
+// at the end: a single chain of dependent adds would make the sums, not the
+// memory traffic, the cost of the kernel. The order is fixed by C alone, so
+// the result of a row never depends on the other rows or the thread count.
+#include "vectors.h"
 
 #include <math.h>
 
@@ -17,19 +22,27 @@ GPT2C_KERNEL void gpt2c_k_layer_norm(const KernelArgs* a, int64_t begin, int64_t
     for (int64_t r = begin; r < end; ++r) {
         const float* xr = x + r * C;
         float* yr = out + r * C;
-        float sum = 0.0f;
-        for (int64_t c = 0; c < C; ++c) sum += xr[c];
-        float mean = sum / (float)C;
-        float var = 0.0f;
-        for (int64_t c = 0; c < C; ++c) {
-            float d = xr[c] - mean;
+        vf16 lanes = (vf16)0.0f;
+        int64_t c = 0;
+        for (; c + 16 <= C; c += 16) lanes += load16(xr + c);
+        float sum = hsum16(lanes);
+        for (; c < C; ++c) sum += xr[c];
+        const float mean = sum / (float)C;
+        lanes = (vf16)0.0f;
+        for (c = 0; c + 16 <= C; c += 16) {
+            const vf16 d = load16(xr + c) - mean;
+            lanes += d * d;
+        }
+        float var = hsum16(lanes);
+        for (; c < C; ++c) {
+            const float d = xr[c] - mean;
             var += d * d;
         }
-        float inv = 1.0f / sqrtf(var / (float)C + eps);
+        const float inv = 1.0f / sqrtf(var / (float)C + eps);
         if (affine) {
-            for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mean) * inv * gamma[c] + beta[c];
+            for (c = 0; c < C; ++c) yr[c] = (xr[c] - mean) * inv * gamma[c] + beta[c];
         } else {
-            for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mean) * inv;
+            for (c = 0; c < C; ++c) yr[c] = (xr[c] - mean) * inv;
         }
     }
 }
