@@ -17,70 +17,45 @@ typedef struct {
     double flops;
 } Work;
 
-#define CHAINS(OP)                                                                                          \
-    OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11)
+/* One timed loop: 12 independent accumulators (REG0..REG11) updated by INSN from REG12 and REG13,
+ * all zeroed first (zeros stay zeros: no denormals, no slow paths). */
+#define PEAK_LOOP(INSN, R, ZERO, MOV, n)                                                                   \
+    do {                                                                                                   \
+        long i = (n);                                                                                      \
+        __asm__ volatile(ZERO "\n"                                                                          \
+                         MOV " %%" R "0,%%" R "1\n" MOV " %%" R "0,%%" R "2\n" MOV " %%" R "0,%%" R "3\n"   \
+                         MOV " %%" R "0,%%" R "4\n" MOV " %%" R "0,%%" R "5\n" MOV " %%" R "0,%%" R "6\n"   \
+                         MOV " %%" R "0,%%" R "7\n" MOV " %%" R "0,%%" R "8\n" MOV " %%" R "0,%%" R "9\n"   \
+                         MOV " %%" R "0,%%" R "10\n" MOV " %%" R "0,%%" R "11\n" MOV " %%" R "0,%%" R "12\n" \
+                         MOV " %%" R "0,%%" R "13\n"                                                        \
+                         "1:\n"                                                                            \
+                         INSN(R, 0) INSN(R, 1) INSN(R, 2) INSN(R, 3) INSN(R, 4) INSN(R, 5)                  \
+                         INSN(R, 6) INSN(R, 7) INSN(R, 8) INSN(R, 9) INSN(R, 10) INSN(R, 11)                \
+                         "dec %0\n jnz 1b\n"                                                               \
+                         : "+r"(i)::"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",  \
+                           "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "cc");                               \
+    } while (0)
+#define FMA3(R, r) "vfmadd231ps %%" R "12,%%" R "13,%%" R #r "\n"
+#define DPBF16(R, r) "vdpbf16ps %%" R "12,%%" R "13,%%" R #r "\n"
+#define ADDPS(R, r) "addps %%" R "12,%%" R #r "\n"
 
 __attribute__((target("avx512f"))) static double fp32_avx512(long n) {
-    long i = n;
-    __asm__ volatile(
-        "vxorps %%zmm0,%%zmm0,%%zmm0\n vmovaps %%zmm0,%%zmm1\n vmovaps %%zmm0,%%zmm2\n vmovaps %%zmm0,%%zmm3\n"
-        "vmovaps %%zmm0,%%zmm4\n vmovaps %%zmm0,%%zmm5\n vmovaps %%zmm0,%%zmm6\n vmovaps %%zmm0,%%zmm7\n"
-        "vmovaps %%zmm0,%%zmm8\n vmovaps %%zmm0,%%zmm9\n vmovaps %%zmm0,%%zmm10\n vmovaps %%zmm0,%%zmm11\n"
-        "vmovaps %%zmm0,%%zmm12\n vmovaps %%zmm0,%%zmm13\n"
-        "1:\n"
-#define FMA512(r) "vfmadd231ps %%zmm12,%%zmm13,%%zmm" #r "\n"
-        CHAINS(FMA512)
-        "dec %0\n jnz 1b\n"
-        : "+r"(i)::"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-          "xmm12", "xmm13", "cc");
+    PEAK_LOOP(FMA3, "zmm", "vxorps %%zmm0,%%zmm0,%%zmm0", "vmovaps", n);
     return (double)n * 12 * 16 * 2;
 }
 
 __attribute__((target("avx512f,avx512bf16"))) static double bf16_avx512(long n) {
-    long i = n;
-    __asm__ volatile(
-        "vxorps %%zmm0,%%zmm0,%%zmm0\n vmovaps %%zmm0,%%zmm1\n vmovaps %%zmm0,%%zmm2\n vmovaps %%zmm0,%%zmm3\n"
-        "vmovaps %%zmm0,%%zmm4\n vmovaps %%zmm0,%%zmm5\n vmovaps %%zmm0,%%zmm6\n vmovaps %%zmm0,%%zmm7\n"
-        "vmovaps %%zmm0,%%zmm8\n vmovaps %%zmm0,%%zmm9\n vmovaps %%zmm0,%%zmm10\n vmovaps %%zmm0,%%zmm11\n"
-        "vmovaps %%zmm0,%%zmm12\n vmovaps %%zmm0,%%zmm13\n"
-        "1:\n"
-#define DP512(r) "vdpbf16ps %%zmm12,%%zmm13,%%zmm" #r "\n"
-        CHAINS(DP512)
-        "dec %0\n jnz 1b\n"
-        : "+r"(i)::"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-          "xmm12", "xmm13", "cc");
+    PEAK_LOOP(DPBF16, "zmm", "vxorps %%zmm0,%%zmm0,%%zmm0", "vmovaps", n);
     return (double)n * 12 * 32 * 2;
 }
 
 __attribute__((target("avx2,fma"))) static double fp32_avx2(long n) {
-    long i = n;
-    __asm__ volatile(
-        "vxorps %%ymm0,%%ymm0,%%ymm0\n vmovaps %%ymm0,%%ymm1\n vmovaps %%ymm0,%%ymm2\n vmovaps %%ymm0,%%ymm3\n"
-        "vmovaps %%ymm0,%%ymm4\n vmovaps %%ymm0,%%ymm5\n vmovaps %%ymm0,%%ymm6\n vmovaps %%ymm0,%%ymm7\n"
-        "vmovaps %%ymm0,%%ymm8\n vmovaps %%ymm0,%%ymm9\n vmovaps %%ymm0,%%ymm10\n vmovaps %%ymm0,%%ymm11\n"
-        "vmovaps %%ymm0,%%ymm12\n vmovaps %%ymm0,%%ymm13\n"
-        "1:\n"
-#define FMA256(r) "vfmadd231ps %%ymm12,%%ymm13,%%ymm" #r "\n"
-        CHAINS(FMA256)
-        "dec %0\n jnz 1b\n"
-        : "+r"(i)::"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-          "xmm12", "xmm13", "cc");
+    PEAK_LOOP(FMA3, "ymm", "vxorps %%ymm0,%%ymm0,%%ymm0", "vmovaps", n);
     return (double)n * 12 * 8 * 2;
 }
 
 static double fp32_sse(long n) {
-    long i = n;
-    __asm__ volatile(
-        "xorps %%xmm0,%%xmm0\n movaps %%xmm0,%%xmm1\n movaps %%xmm0,%%xmm2\n movaps %%xmm0,%%xmm3\n"
-        "movaps %%xmm0,%%xmm4\n movaps %%xmm0,%%xmm5\n movaps %%xmm0,%%xmm6\n movaps %%xmm0,%%xmm7\n"
-        "movaps %%xmm0,%%xmm8\n movaps %%xmm0,%%xmm9\n movaps %%xmm0,%%xmm10\n movaps %%xmm0,%%xmm11\n"
-        "movaps %%xmm0,%%xmm12\n"
-        "1:\n"
-#define ADD128(r) "addps %%xmm12,%%xmm" #r "\n"
-        CHAINS(ADD128)
-        "dec %0\n jnz 1b\n"
-        : "+r"(i)::"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-          "xmm12", "cc");
+    PEAK_LOOP(ADDPS, "xmm", "xorps %%xmm0,%%xmm0", "movaps", n);
     return (double)n * 12 * 4; /* one add per lane: a mul+add pair would take two instructions */
 }
 
