@@ -46,18 +46,22 @@ fs::path scratch_dir() {
     return dir;
 }
 
-// Compiles like `gpt2c compile`: for this machine, or with `target_features`
-// (an LLVM feature string appended to the host's, e.g. "-avx512bf16").
+// Compiles like `gpt2c compile`: for this machine, with `target_features` (an
+// LLVM feature string appended to the host's, e.g. "-avx512bf16"), or for
+// another `target_cpu` (with that CPU's features).
 std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype = "f32",
-                    const std::string& target_features = "") {
+                    const std::string& target_features = "", const std::string& target_cpu = "") {
     std::string name = fs::path(model_dir).filename().string();
-    std::string tag = target_features.empty() ? "" : "-" + std::to_string(std::hash<std::string>{}(target_features));
+    std::string tag = target_features.empty() && target_cpu.empty()
+                          ? ""
+                          : "-" + std::to_string(std::hash<std::string>{}(target_cpu + "|" + target_features));
     std::string out =
         (scratch_dir() / (name + "-O" + std::to_string(level) + "-" + weights_dtype + tag + ".so")).string();
     if (fs::exists(out)) return out;
     ir::Module module = build_graph(load_config(model_dir), name);
     backend::CompileOptions options;
     options.output = out;
+    options.target_cpu = target_cpu;
     if (!target_features.empty()) options.target_features = backend::resolve_target("", "").features + "," + target_features;
     passes::PassContext context;
     context.weights_dtype = weights_dtype;
@@ -242,6 +246,25 @@ TEST_CASE("bf16 and int8 libraries: thread count changes nothing, decode agrees 
             std::vector<float> prefill = prefill_logits(one, tokens);
             CHECK(prefill_logits(two, tokens) == prefill);
             CHECK(decode_logits(two, tokens) == prefill);
+        }
+    }
+}
+
+// Another target's code runs here too: AVX2 (4 x 16 tiles, 8-float halves of every
+// 16-lane vector) and baseline x86-64 (SSE2) must match the reference like the native build.
+TEST_CASE("libraries compiled for AVX2 and for baseline x86-64 match PyTorch", "[e2e]") {
+    for (const char* name : {"m8_long_context_f32", "m2_gelu_erf_f16_untied"}) {
+        const std::string dir = kDataDir + "/models/" + name;
+        nlohmann::json ref = read_json(dir + "/reference.json");
+        std::vector<int32_t> tokens = ref["tokens"].get<std::vector<int32_t>>();
+        NpyArray expected = read_npy_f32(dir + "/" + ref["logits_file"].get<std::string>());
+        const double scale = max_abs(expected.data);
+        for (const char* cpu : {"haswell", "x86-64"}) {
+            INFO(name << " for " << cpu);
+            auto model = Model::load(compile(dir, 3, "f32", "", cpu), dir, 2);
+            std::vector<float> prefill = prefill_logits(model, tokens);
+            CHECK(max_abs_diff(prefill, expected.data) / scale < kRelativeTolerance);
+            CHECK(decode_logits(model, tokens) == prefill);
         }
     }
 }
