@@ -125,7 +125,7 @@ std::vector<std::string> reference_models() {
 
 TEST_CASE("every reference model matches PyTorch at -O0 to -O3, 1 and 2 threads", "[e2e]") {
     auto models = reference_models();
-    REQUIRE(models.size() >= 9);
+    REQUIRE(models.size() >= 10);
     for (const std::string& dir : models) {
         nlohmann::json ref = read_json(dir + "/reference.json");
         std::vector<int32_t> tokens = ref["tokens"].get<std::vector<int32_t>>();
@@ -232,11 +232,12 @@ TEST_CASE("bf16 and int8 weights stay close to float32 on the example model", "[
 // (With bf16 inputs that matters: a last-bit difference before a to_bf16 is a
 // bf16 rounding step after it.)
 // m8 crosses every blocking boundary, m9 has a 264-wide head, m4 an odd K (n_inner = 33,
-// so bf16 k-pairs are padded).
+// so bf16 k-pairs are padded), m10 a K (2900) deeper than one k block.
 TEST_CASE("bf16 and int8 libraries: thread count changes nothing, decode agrees with prefill", "[e2e]") {
     std::vector<std::pair<std::string, std::string>> variants = {{"bf16", "-avx512bf16"}, {"int8", ""}};
     if (host_has_bf16_dot()) variants.push_back({"bf16", ""});
-    for (const char* name : {"m8_long_context_f32", "m9_wide_head_f16", "m4_quick_gelu_f32_1head_noscale"}) {
+    for (const char* name :
+         {"m8_long_context_f32", "m9_wide_head_f16", "m4_quick_gelu_f32_1head_noscale", "m10_deep_mlp_bf16"}) {
         const std::string dir = kDataDir + "/models/" + name;
         std::vector<int32_t> tokens = read_json(dir + "/reference.json")["tokens"].get<std::vector<int32_t>>();
         for (const auto& [dtype, features] : variants) {

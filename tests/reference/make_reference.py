@@ -144,6 +144,16 @@ MODELS = [
                   activation_function="gelu_new", layer_norm_epsilon=1e-5,
                   scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
                   reorder_and_upcast_attn=False, tie_word_embeddings=True)),
+    # An MLP deep enough (n_inner = 2900) that its down projection's K exceeds one
+    # k block of the AVX-512 tiling (2720), so partial sums go through `out`; and
+    # heads 3 wide (n_head = 16).
+    dict(name="m10_deep_mlp_bf16", seed=1010, dtype="BF16", prefix=True,
+         buffers=None, masked_bias=False, pos_keys=("n_positions",), omit=(),
+         n_tokens=37, greedy=(5, 10),
+         cfg=dict(n_layer=1, n_head=16, n_embd=48, n_positions=40, vocab_size=97, n_inner=2900,
+                  activation_function="gelu_new", layer_norm_epsilon=1e-5,
+                  scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
+                  reorder_and_upcast_attn=False, tie_word_embeddings=True)),
 ]
 
 # Greedy prompts are re-drawn until every step's top-2 gap exceeds this (the
