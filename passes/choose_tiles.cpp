@@ -5,12 +5,12 @@
 // register file: with AVX-512, nr = 48 (three zmm) and mr = 8, 24 of the 32
 // zmm registers (measured on Zen 5 against 8 x 32: ~5 % more GFLOPS on the
 // GPT-2 projections, M = 128, 2 threads); with AVX2, nr = 16 (two ymm) and
-// mr = 4, 8 of 16 ymm. Then tile_kc (depth per
-// block: the largest that keeps a kc x nr slice of the panel in half of L2
-// while every row block streams past it; for GPT-2's shapes that is all of K,
+// mr = 4, 8 of 16 ymm. Then tile_kc, the depth per block: the largest that
+// keeps a kc x nr slice of the panel in half of L2 while every row block
+// streams past it; for GPT-2's shapes that is all of K,
 // so each output tile is written once, and measured on Zen 5 with M = 128
 // that beats L1-sized blocks (kc = 128) by ~15 %, the accumulators' reloads
-// and the row blocks' restarts costing more than L2 latency on B) and
+// and the row blocks' restarts costing more than L2 latency on B. And
 // loop_order, the nest the kernel runs: panels (split across threads) >
 // k blocks > row blocks > the mr x nr micro-kernel.
 // The attributes are only a plan: prepack-weights makes the panels and the

@@ -11,8 +11,7 @@ namespace gpt2c::passes {
 // Facts about the target CPU that tiling and packing decisions use.
 struct TargetInfo {
     int vector_bytes = 64;            // 64 with AVX-512, 32 with AVX2, 16 otherwise
-    int64_t l1_bytes = 32 * 1024;
-    int64_t l2_bytes = 1024 * 1024;
+    int64_t l2_bytes = 1024 * 1024;   // per core; sizes tile_kc
     bool bf16_dot = false;            // AVX512_BF16: bf16 pairs multiplied into float32 (vdpbf16ps)
 };
 
