@@ -297,7 +297,7 @@ void set_target_attributes(llvm::Module& module, const TargetSpec& target) {
 std::unique_ptr<llvm::Module> generate_llvm_module(const ir::Module& module, const BufferPlan& plan,
                                                    const TargetSpec& target, const std::string& metadata_json,
                                                    llvm::LLVMContext& context) {
-    std::unique_ptr<llvm::Module> out = load_kernel_module(context);
+    std::unique_ptr<llvm::Module> out = load_kernel_module(context, arch_of_triple(target.triple));
     out->setModuleIdentifier(module.name);
     prepare_kernels(*out, target);
     Codegen codegen(module, plan, *out);

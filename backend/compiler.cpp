@@ -9,6 +9,7 @@
 #include "backend/target.h"
 #include "frontend/graph_builder.h"
 #include "ir/verifier.h"
+#include "support/cpu_isa.h"
 #include "support/error.h"
 #include "support/files.h"
 
@@ -17,7 +18,6 @@
 #include <nlohmann/json.hpp>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <cerrno>
@@ -55,33 +55,29 @@ std::string header_text(const ir::Module& m, const BufferPlan& plan) {
     return s;
 }
 
-// Every feature the target machine has enabled: the CPU's own and the explicit ones.
-std::string enabled_features(const llvm::TargetMachine& machine) {
-    const llvm::MCSubtargetInfo* info = machine.getMCSubtargetInfo();
-    std::string features;
-    for (const llvm::SubtargetFeatureKV& kv : info->getAllProcessorFeatures())
-        if (info->getFeatureBits().test(kv.Value)) features += (features.empty() ? "+" : ",+") + std::string(kv.Key);
-    return features;
-}
-
 }  // namespace
 
 CompileResult compile_library(const ir::Module& module, const CompileOptions& options) {
     auto start = std::chrono::steady_clock::now();
     ir::verify(module);
     BufferPlan plan = plan_buffers(module);
-    TargetSpec target = resolve_target(options.target_cpu, options.target_features);
+    TargetSpec target = resolve_target(options.target_triple, options.target_cpu, options.target_features);
     std::unique_ptr<llvm::TargetMachine> machine = create_target_machine(target);
     CompileResult result;
-    // The metadata lists every feature the code may use, including those the CPU name
-    // implies (--target-cpu=sapphirerapids alone means AMX and AVX-512 FP16): the
-    // runtime refuses to run the library on a CPU without them.
-    TargetSpec recorded = target;
-    recorded.features = enabled_features(*machine);
-    result.metadata_json = library_metadata_json(module, plan, recorded, options.pipeline);
+    // Every feature the code may use, including those the CPU name implies
+    // (--target-cpu=sapphirerapids alone means AVX-512 FP16 and AMX). The functions
+    // get the complete list; the metadata records its instruction-set part, which
+    // the runtime checks against the CPU it runs on before running anything.
+    const std::vector<std::string> features = enabled_features(target);
+    TargetSpec effective = target;
+    effective.features.clear();
+    for (const std::string& f : features) effective.features += (effective.features.empty() ? "+" : ",+") + f;
+    const CpuArch arch = arch_of_triple(target.triple);
+    result.metadata_json =
+        library_metadata_json(module, plan, effective, isa_features_of(arch, features), options.pipeline);
 
     llvm::LLVMContext context;
-    std::unique_ptr<llvm::Module> llvm_module = generate_llvm_module(module, plan, target, result.metadata_json, context);
+    std::unique_ptr<llvm::Module> llvm_module = generate_llvm_module(module, plan, effective, result.metadata_json, context);
     optimize_module(*llvm_module, *machine, options.llvm_opt_level);
     if (!options.emit_llvm.empty()) write_llvm_ir(*llvm_module, options.emit_llvm);
 
@@ -96,7 +92,7 @@ CompileResult compile_library(const ir::Module& module, const CompileOptions& op
     const std::string metadata_tmp = temporary_path_for(result.metadata);
     try {
         emit_object_file(*llvm_module, *machine, object);
-        link_shared_library(object, library_tmp);
+        link_shared_library(object, library_tmp, arch);
         std::remove(object.c_str());
         write_file_atomically(header_tmp, header_text(module, plan));
         nlohmann::json sidecar = nlohmann::json::parse(result.metadata_json);

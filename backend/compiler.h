@@ -9,7 +9,8 @@ namespace gpt2c::backend {
 
 struct CompileOptions {
     std::string output;           // the .so path
-    std::string target_cpu;       // empty: the host CPU
+    std::string target_triple;    // empty: the host's (e.g. aarch64-linux-gnu to cross-compile)
+    std::string target_cpu;       // empty: the host CPU, or the target architecture's baseline
     std::string target_features;  // empty: the CPU's features
     int llvm_opt_level = 3;
     std::string emit_llvm;        // when set, the optimized LLVM IR is written there

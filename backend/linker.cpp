@@ -1,6 +1,7 @@
 // backend/linker.cpp - runs `cc -shared` (no shell) and reports its output on failure.
 #include "backend/linker.h"
 
+#include "support/cpu_isa.h"
 #include "support/error.h"
 #include "support/files.h"
 
@@ -19,13 +20,12 @@ extern char** environ;
 
 namespace gpt2c::backend {
 
-void link_shared_library(const std::string& object_path, const std::string& output_path) {
-    const char* env = std::getenv("GPT2C_CC");
-    std::string driver = env && *env ? env : GPT2C_DEFAULT_LINKER_DRIVER;
+namespace {
+
+// Runs argv[0] (searched in PATH) with its output in a log, which a failure reports.
+void run_linker(std::vector<std::string> argv_strings, const std::string& output_path, const char* override_hint) {
+    const std::string& driver = argv_strings[0];
     std::string log_path = output_path + ".link.log";
-    // -lm: the kernels call tanhf/expf/erff. The library exports only the query symbol.
-    std::vector<std::string> argv_strings = {driver, "-shared", "-o", output_path, object_path, "-lm",
-                                             "-Wl,-z,noexecstack", "-Wl,--as-needed", "-Wl,-O1"};
     std::vector<char*> argv;
     for (auto& s : argv_strings) argv.push_back(s.data());
     argv.push_back(nullptr);
@@ -39,7 +39,7 @@ void link_shared_library(const std::string& object_path, const std::string& outp
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
         ::unlink(log_path.c_str());
-        fail("cannot run the linker driver '{}' (set GPT2C_CC to a C compiler): {}", driver, std::strerror(rc));
+        fail("cannot run the linker '{}' ({}): {}", driver, override_hint, std::strerror(rc));
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
@@ -57,6 +57,28 @@ void link_shared_library(const std::string& object_path, const std::string& outp
         ::unlink(output_path.c_str());
         fail("linking {} with '{}' reported success but wrote no library", output_path, driver);
     }
+}
+
+}  // namespace
+
+void link_shared_library(const std::string& object_path, const std::string& output_path, CpuArch arch) {
+    if (arch == build_arch()) {
+        const char* env = std::getenv("GPT2C_CC");
+        std::string driver = env && *env ? env : GPT2C_DEFAULT_LINKER_DRIVER;
+        // -lm: the kernels call erff. The library exports only the query symbol.
+        run_linker({driver, "-shared", "-o", output_path, object_path, "-lm", "-Wl,-z,noexecstack", "-Wl,--as-needed",
+                    "-Wl,-O1"},
+                   output_path, "set GPT2C_CC to a C compiler");
+        return;
+    }
+    // Another architecture: lld links for every target LLVM has, and needs no C library
+    // of the target. The one libm call (erff) stays undefined and binds when the runtime,
+    // which always has libm loaded (libstdc++ needs it), dlopens the library.
+    const char* env = std::getenv("GPT2C_LLD");
+    std::string lld = env && *env ? env : GPT2C_DEFAULT_LLD;
+    run_linker({lld, "-shared", "-o", output_path, object_path, "-z", "noexecstack", "-z", "relro", "-z", "now",
+                "--hash-style=gnu", "--build-id", "-O1"},
+               output_path, "set GPT2C_LLD to LLVM's ld.lld");
 }
 
 }  // namespace gpt2c::backend

@@ -1,12 +1,16 @@
-// backend/linker.h - links an object file into a shared library with the system's C compiler driver.
+// backend/linker.h - links an object file into a shared library.
 #pragma once
+
+#include "support/cpu_isa.h"
 
 #include <string>
 
 namespace gpt2c::backend {
 
-// The driver is $GPT2C_CC when set, else the C compiler gpt2c was built with.
-// Throws gpt2c::Error with the linker's output when linking fails.
-void link_shared_library(const std::string& object_path, const std::string& output_path);
+// For this machine's architecture the system's C compiler driver links ($GPT2C_CC
+// when set, else the C compiler gpt2c was built with); for another one LLVM's lld
+// ($GPT2C_LLD, else the ld.lld found at build time). Throws gpt2c::Error with the
+// linker's output when linking fails.
+void link_shared_library(const std::string& object_path, const std::string& output_path, CpuArch arch);
 
 }  // namespace gpt2c::backend

@@ -2,6 +2,7 @@
 #include "backend/metadata.h"
 
 #include "frontend/graph_builder.h"
+#include "support/cpu_isa.h"
 
 #include <gpt2c/abi.h>
 #include <nlohmann/json.hpp>
@@ -19,7 +20,7 @@ nlohmann::json shape_of(const ir::TensorType& type) {
 }  // namespace
 
 std::string library_metadata_json(const ir::Module& m, const BufferPlan& plan, const TargetSpec& target,
-                                  const std::string& pipeline) {
+                                  const std::vector<std::string>& isa_features, const std::string& pipeline) {
     std::vector<bool> used_by_forward(m.nodes.size(), false);
     for (const ir::Node& n : m.nodes) {
         if (&n - m.nodes.data() >= 0 && m.is_constant(int(&n - m.nodes.data()))) continue;
@@ -50,7 +51,12 @@ std::string library_metadata_json(const ir::Module& m, const BufferPlan& plan, c
         {"gpt2c_version", GPT2C_VERSION},
         {"name", m.name},
         {"config", config_to_json(config_from_module(m))},
-        {"target", {{"triple", target.triple}, {"cpu", target.cpu}, {"features", target.features}}},
+        {"target",
+         {{"triple", target.triple},
+          {"arch", arch_name(arch_of_triple(target.triple))},
+          {"cpu", target.cpu},
+          {"features", target.features},
+          {"isa_features", isa_features}}},
         {"weights", weights},
         {"prepared", prepared},
         {"arena_bytes", plan.arena_bytes},

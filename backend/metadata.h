@@ -10,10 +10,13 @@
 #include "ir/ir.h"
 
 #include <string>
+#include <vector>
 
 namespace gpt2c::backend {
 
+// `isa_features`: the instruction-set features the code may use (support/cpu_isa.h),
+// the only ones the runtime checks.
 std::string library_metadata_json(const ir::Module& module, const BufferPlan& plan, const TargetSpec& target,
-                                  const std::string& pipeline);
+                                  const std::vector<std::string>& isa_features, const std::string& pipeline);
 
 }  // namespace gpt2c::backend

@@ -1,6 +1,8 @@
 // runtime/compiled_library.cpp - dlopen, ABI handshake, metadata parsing and CPU checks.
 #include "runtime/compiled_library.h"
 
+#include "runtime/host_cpu.h"
+#include "support/cpu_isa.h"
 #include "support/error.h"
 #include "support/json_limits.h"
 
@@ -12,16 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <utility>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 namespace gpt2c {
 
@@ -186,90 +185,25 @@ void check_weights_match_config(const std::vector<TensorSpec>& weights, const Mo
     }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-// An x86 feature as CPUID reports it: leaf, subleaf, register (0..3 = eax, ebx,
-// ecx, edx), bit, and the XCR0 state components the OS must enable for it.
-struct CpuidFeature {
-    const char* llvm_name;
-    uint32_t leaf, subleaf;
-    int reg, bit;
-    uint64_t xcr0;
-};
-
-constexpr uint64_t kAvxState = 0x6;       // SSE + AVX
-constexpr uint64_t kAvx512State = 0xe6;   // + opmask, ZMM_Hi256, Hi16_ZMM
-constexpr uint64_t kAmxState = 0x60006;   // + XTILECFG, XTILEDATA
-
-constexpr CpuidFeature kCpuidFeatures[] = {
-    {"sse3", 1, 0, 2, 0, 0},          {"pclmul", 1, 0, 2, 1, 0},        {"ssse3", 1, 0, 2, 9, 0},
-    {"fma", 1, 0, 2, 12, kAvxState},  {"cx16", 1, 0, 2, 13, 0},         {"sse4.1", 1, 0, 2, 19, 0},
-    {"sse4.2", 1, 0, 2, 20, 0},       {"movbe", 1, 0, 2, 22, 0},        {"popcnt", 1, 0, 2, 23, 0},
-    {"aes", 1, 0, 2, 25, 0},          {"xsave", 1, 0, 2, 26, 0},        {"avx", 1, 0, 2, 28, kAvxState},
-    {"f16c", 1, 0, 2, 29, kAvxState}, {"rdrnd", 1, 0, 2, 30, 0},        {"cx8", 1, 0, 3, 8, 0},
-    {"cmov", 1, 0, 3, 15, 0},         {"mmx", 1, 0, 3, 23, 0},          {"fxsr", 1, 0, 3, 24, 0},
-    {"sse", 1, 0, 3, 25, 0},          {"sse2", 1, 0, 3, 26, 0},
-    {"fsgsbase", 7, 0, 1, 0, 0},      {"bmi", 7, 0, 1, 3, 0},           {"avx2", 7, 0, 1, 5, kAvxState},
-    {"bmi2", 7, 0, 1, 8, 0},          {"invpcid", 7, 0, 1, 10, 0},      {"rtm", 7, 0, 1, 11, 0},
-    {"avx512f", 7, 0, 1, 16, kAvx512State},     {"avx512dq", 7, 0, 1, 17, kAvx512State},
-    {"rdseed", 7, 0, 1, 18, 0},       {"adx", 7, 0, 1, 19, 0},
-    {"avx512ifma", 7, 0, 1, 21, kAvx512State},  {"clflushopt", 7, 0, 1, 23, 0},
-    {"clwb", 7, 0, 1, 24, 0},         {"avx512cd", 7, 0, 1, 28, kAvx512State},
-    {"sha", 7, 0, 1, 29, 0},          {"avx512bw", 7, 0, 1, 30, kAvx512State},
-    {"avx512vl", 7, 0, 1, 31, kAvx512State},
-    {"avx512vbmi", 7, 0, 2, 1, kAvx512State},   {"pku", 7, 0, 2, 3, 0},
-    {"waitpkg", 7, 0, 2, 5, 0},       {"avx512vbmi2", 7, 0, 2, 6, kAvx512State},
-    {"shstk", 7, 0, 2, 7, 0},         {"gfni", 7, 0, 2, 8, 0},          {"vaes", 7, 0, 2, 9, kAvxState},
-    {"vpclmulqdq", 7, 0, 2, 10, kAvxState},     {"avx512vnni", 7, 0, 2, 11, kAvx512State},
-    {"avx512bitalg", 7, 0, 2, 12, kAvx512State}, {"avx512vpopcntdq", 7, 0, 2, 14, kAvx512State},
-    {"rdpid", 7, 0, 2, 22, 0},        {"cldemote", 7, 0, 2, 25, 0},     {"movdiri", 7, 0, 2, 27, 0},
-    {"movdir64b", 7, 0, 2, 28, 0},    {"enqcmd", 7, 0, 2, 29, 0},
-    {"uintr", 7, 0, 3, 5, 0},         {"avx512vp2intersect", 7, 0, 3, 8, kAvx512State},
-    {"serialize", 7, 0, 3, 14, 0},    {"tsxldtrk", 7, 0, 3, 16, 0},     {"pconfig", 7, 0, 3, 18, 0},
-    {"amx-bf16", 7, 0, 3, 22, kAmxState},       {"avx512fp16", 7, 0, 3, 23, kAvx512State},
-    {"amx-tile", 7, 0, 3, 24, kAmxState},       {"amx-int8", 7, 0, 3, 25, kAmxState},
-    {"avxvnni", 7, 1, 0, 4, kAvxState},         {"avx512bf16", 7, 1, 0, 5, kAvx512State},
-    {"cmpccxadd", 7, 1, 0, 7, 0},     {"amx-fp16", 7, 1, 0, 21, kAmxState},
-    {"hreset", 7, 1, 0, 22, 0},       {"avxifma", 7, 1, 0, 23, kAvxState},
-    {"avxvnniint8", 7, 1, 3, 4, kAvxState},     {"avxneconvert", 7, 1, 3, 5, kAvxState},
-    {"amx-complex", 7, 1, 3, 8, kAmxState},     {"avxvnniint16", 7, 1, 3, 10, kAvxState},
-    {"prefetchi", 7, 1, 3, 14, 0},
-    {"xsaveopt", 0xd, 1, 0, 0, 0},    {"xsavec", 0xd, 1, 0, 1, 0},      {"xsaves", 0xd, 1, 0, 3, 0},
-    {"sahf", 0x80000001, 0, 2, 0, 0}, {"lzcnt", 0x80000001, 0, 2, 5, 0}, {"sse4a", 0x80000001, 0, 2, 6, 0},
-    {"prfchw", 0x80000001, 0, 2, 8, 0}, {"xop", 0x80000001, 0, 2, 11, kAvxState},
-    {"fma4", 0x80000001, 0, 2, 16, kAvxState},  {"tbm", 0x80000001, 0, 2, 21, 0},
-    {"mwaitx", 0x80000001, 0, 2, 29, 0},        {"64bit", 0x80000001, 0, 3, 29, 0},
-    {"clzero", 0x80000008, 0, 1, 0, 0}, {"rdpru", 0x80000008, 0, 1, 4, 0}, {"wbnoinvd", 0x80000008, 0, 1, 9, 0},
-};
-
-bool cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
-    const uint32_t max_leaf = __get_cpuid_max(leaf & 0x80000000u, nullptr);
-    if (max_leaf < leaf) return false;
-    __cpuid_count(leaf, subleaf, out[0], out[1], out[2], out[3]);
-    return true;
-}
-
-// The state components the OS saves (XCR0), or 0 without OSXSAVE.
-uint64_t os_xcr0() {
-    uint32_t r[4];
-    if (!cpuid(1, 0, r) || !(r[2] & (1u << 27))) return 0;
-    uint32_t lo = 0, hi = 0;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return (uint64_t(hi) << 32) | lo;
-}
+#if defined(__x86_64__)
+constexpr uint16_t kHostElfMachine = EM_X86_64;
+#elif defined(__aarch64__)
+constexpr uint16_t kHostElfMachine = EM_AARCH64;
+#else
+#error "gpt2c's runtime supports x86-64 and AArch64 hosts"
 #endif
 
-bool host_has_feature(const std::string& feature, bool& known) {
-    known = false;
-#if defined(__x86_64__) || defined(__i386__)
-    for (const CpuidFeature& f : kCpuidFeatures) {
-        if (feature != f.llvm_name) continue;
-        known = true;
-        uint32_t r[4];
-        if (!cpuid(f.leaf, f.subleaf, r) || !(r[f.reg] & (1u << f.bit))) return false;
-        return (os_xcr0() & f.xcr0) == f.xcr0;
+std::string elf_machine_name(uint16_t machine) {
+    switch (machine) {
+    case EM_X86_64: return arch_name(CpuArch::X86_64);
+    case EM_AARCH64: return arch_name(CpuArch::AArch64);
+    case EM_386: return "i386";
+    case EM_ARM: return "32-bit ARM";
+    case EM_RISCV: return "RISC-V";
+    case EM_PPC64: return "POWER";
+    case EM_S390: return "s390x";
+    default: return fmt::format("ELF machine {}", machine);
     }
-#endif
-    return true;
 }
 
 // dlopen maps the segments a shared object's program headers describe, even
@@ -290,7 +224,14 @@ void check_elf_file(const std::string& path) {
     const uint64_t size = uint64_t(st.st_size);
     ElfW(Ehdr) header{};
     if (::pread(fd, &header, sizeof header, 0) != ssize_t(sizeof header)) return;
-    if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != (sizeof(void*) == 8 ? ELFCLASS64 : ELFCLASS32)) return;
+    if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return;
+    // A library for another architecture: say which, before dlopen gives a terse "wrong ELF class".
+    const bool same_class = header.e_ident[EI_CLASS] == (sizeof(void*) == 8 ? ELFCLASS64 : ELFCLASS32);
+    if (!same_class || header.e_machine != kHostElfMachine)
+        fail("{}: cannot load the compiled library: it was compiled for {}, but this runtime runs on {}; recompile "
+             "it with --target={}-linux-gnu",
+             path, same_class ? elf_machine_name(header.e_machine) : "a 32-bit machine", arch_name(build_arch()),
+             arch_name(build_arch()));
     auto truncated = [&](const std::string& what, uint64_t end) {
         fail("{}: cannot load the compiled library: truncated or corrupt ELF file: {} ends at byte {}, but the file "
              "has {} bytes",
@@ -323,18 +264,6 @@ int64_t TensorSpec::numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     return n;
-}
-
-std::vector<std::string> missing_cpu_features(const std::string& llvm_features) {
-    std::vector<std::string> missing;
-    std::stringstream items(llvm_features);
-    std::string item;
-    while (std::getline(items, item, ',')) {
-        if (item.size() < 2 || item[0] != '+') continue;
-        bool known = false;
-        if (!host_has_feature(item.substr(1), known) && known) missing.push_back(item.substr(1));
-    }
-    return missing;
 }
 
 CompiledLibrary CompiledLibrary::open(const std::string& path) {
@@ -389,7 +318,11 @@ CompiledLibrary CompiledLibrary::open(const std::string& path) {
     lib.kv_cache_floats_ = require_int(meta, "kv_cache_floats", path, "the metadata");
     const json& target = require(meta, "target", path, "the metadata");
     lib.target_cpu_ = require_string(target, "cpu", path, "metadata key \"target\"");
-    const std::string features = require_string(target, "features", path, "metadata key \"target\"");
+    const std::string arch = require_string(target, "arch", path, "metadata key \"target\"");
+    const json& isa = require(target, "isa_features", path, "metadata key \"target\"");
+    if (!isa.is_array() || !std::all_of(isa.begin(), isa.end(), [](const json& f) { return f.is_string(); }))
+        fail("{}: metadata key \"isa_features\": expected an array of feature names, found {}", path, brief(isa));
+    lib.isa_features_ = isa.get<std::vector<std::string>>();
     if (meta.contains("pipeline")) lib.pipeline_ = require_string(meta, "pipeline", path, "the metadata");
 
     const ModelConfig& c = lib.config_;
@@ -400,13 +333,16 @@ CompiledLibrary CompiledLibrary::open(const std::string& path) {
     if (lib.arena_bytes_ < 0 || lib.arena_bytes_ > kMaxArenaBytes)
         fail("{}: metadata arena_bytes {} is out of range; expected 0..{}", path, lib.arena_bytes_, kMaxArenaBytes);
 
-    // Last, and before any of the library's code beyond the query runs.
-    std::vector<std::string> missing = missing_cpu_features(features);
+    // Last, and before any of the library's code beyond the query runs. Only instruction-set
+    // features count: a VM that hides invpcid or rtm still runs every instruction of the library.
+    if (arch_from_name(arch) != build_arch())
+        fail("{}: metadata says the library is for {}, but this runtime runs on {}", path, arch, arch_name(build_arch()));
+    std::vector<std::string> missing = missing_isa_features(build_arch(), lib.isa_features_, host_isa_features());
     if (!missing.empty()) {
         std::string list;
         for (const auto& f : missing) list += (list.empty() ? "" : ", ") + f;
-        fail("{}: compiled for CPU '{}' with features this CPU lacks: {}; recompile with --target-cpu=native "
-             "(or a --target-features= this CPU has)",
+        fail("{}: compiled for CPU '{}' with instruction-set features this CPU lacks: {}; recompile with "
+             "--target-cpu=native, or a portable level this CPU runs (x86-64-v2, x86-64-v3, x86-64-v4 on x86)",
              path, lib.target_cpu_, list);
     }
     return lib;
@@ -426,6 +362,7 @@ CompiledLibrary& CompiledLibrary::operator=(CompiledLibrary&& other) noexcept {
         arena_bytes_ = other.arena_bytes_;
         kv_cache_floats_ = other.kv_cache_floats_;
         target_cpu_ = std::move(other.target_cpu_);
+        isa_features_ = std::move(other.isa_features_);
         pipeline_ = std::move(other.pipeline_);
         metadata_json_ = std::move(other.metadata_json_);
     }

@@ -43,6 +43,8 @@ public:
     int64_t arena_bytes() const { return arena_bytes_; }
     int64_t kv_cache_floats() const { return kv_cache_floats_; }
     const std::string& target_cpu() const { return target_cpu_; }
+    // The instruction-set features its code may use (support/cpu_isa.h).
+    const std::vector<std::string>& isa_features() const { return isa_features_; }
     const std::string& pipeline() const { return pipeline_; }
     const std::string& metadata_json() const { return metadata_json_; }
 
@@ -57,13 +59,9 @@ private:
     int64_t arena_bytes_ = 0;
     int64_t kv_cache_floats_ = 0;
     std::string target_cpu_;
+    std::vector<std::string> isa_features_;
     std::string pipeline_;
     std::string metadata_json_;
 };
-
-// The "+feature" entries of an LLVM feature string that this CPU lacks
-// (x86 features are read from CPUID, including whether the OS enabled their
-// register state; feature names the runtime does not know are not checked).
-std::vector<std::string> missing_cpu_features(const std::string& llvm_features);
 
 }  // namespace gpt2c

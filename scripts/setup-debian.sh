@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config ccache git  # toolchain
   llvm-19-dev clang-19                          # backend: LLVM 19 libraries; clang 19 compiles the kernels to bitcode
+  lld-19                                        # backend: links libraries compiled for another architecture
   llvm-19-tools                                 # tests: lit and FileCheck
   libclang-rt-19-dev                            # tests: libFuzzer and the sanitizer runtimes for clang-19 (tests/fuzz/)
   libfmt-dev nlohmann-json3-dev libpcre2-dev    # formatting, JSON, the tokenizer's regex

@@ -2,6 +2,7 @@
 #include "tools/args.h"
 
 #include "support/error.h"
+#include "tools/driver.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -37,12 +38,12 @@ Args::Args(std::string command, std::vector<OptionSpec> specs, int argc, char** 
             has_value = true;
         }
         const OptionSpec* spec = find_spec(name);
-        if (!spec) fail("gpt2c {}: unknown option '{}' (see gpt2c {} --help)", command_, name, command_);
+        if (!spec) fail("{0} {1}: unknown option '{2}' (see {0} {1} --help)", program_name(), command_, name);
         if (spec->takes_value && !has_value) {
-            if (i + 1 >= argc) fail("gpt2c {}: option '{}' needs a value", command_, name);
+            if (i + 1 >= argc) fail("{} {}: option '{}' needs a value", program_name(), command_, name);
             value = argv[++i];
         } else if (!spec->takes_value && has_value) {
-            fail("gpt2c {}: option '{}' takes no value", command_, name);
+            fail("{} {}: option '{}' takes no value", program_name(), command_, name);
         }
         values_[name].push_back(value);
     }
@@ -56,7 +57,7 @@ std::optional<std::string> Args::get(const std::string& name) const {
 
 std::string Args::require(const std::string& name) const {
     auto v = get(name);
-    if (!v) fail("gpt2c {}: missing required option '{}' (see gpt2c {} --help)", command_, name, command_);
+    if (!v) fail("{0} {1}: missing required option '{2}' (see {0} {1} --help)", program_name(), command_, name);
     return *v;
 }
 
@@ -72,7 +73,7 @@ int64_t Args::get_int(const std::string& name, int64_t fallback, int64_t min, in
     errno = 0;
     long long x = std::strtoll(v->c_str(), &end, 10);
     if (v->empty() || *end != '\0' || errno == ERANGE || x < min || x > max)
-        fail("gpt2c {}: option '{}' expects an integer in {}..{}, got '{}'", command_, name, min, max, *v);
+        fail("{} {}: option '{}' expects an integer in {}..{}, got '{}'", program_name(), command_, name, min, max, *v);
     return x;
 }
 
@@ -83,7 +84,7 @@ double Args::get_double(const std::string& name, double fallback, double min, do
     errno = 0;
     double x = std::strtod(v->c_str(), &end);
     if (v->empty() || *end != '\0' || errno == ERANGE || !(x >= min && x <= max))
-        fail("gpt2c {}: option '{}' expects a number in [{}, {}], got '{}'", command_, name, min, max, *v);
+        fail("{} {}: option '{}' expects a number in [{}, {}], got '{}'", program_name(), command_, name, min, max, *v);
     return x;
 }
 

@@ -3,6 +3,7 @@
 #include "support/error.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/driver.h"
 
 #include <sys/resource.h>
 
@@ -60,8 +61,8 @@ int cmd_bench(int argc, char** argv) {
                {"--json", false, "print one JSON object on stdout"}},
               argc, argv, 2);
     if (args.help()) {
-        std::cout << "usage: gpt2c bench --lib LIB.so --model DIR [--prompt-tokens 128] [--gen 128] [--threads N] "
-                     "[--json]\n\n"
+        std::cout << "usage: " << program_name()
+                  << " bench --lib LIB.so --model DIR [--prompt-tokens 128] [--gen 128] [--threads N] [--json]\n\n"
                   << args.usage();
         return 0;
     }
@@ -74,8 +75,8 @@ int cmd_bench(int argc, char** argv) {
     auto model = Model::load(lib, args.require("--model"), threads);
     const ModelConfig& config = model->config();
     if (prompt_tokens + gen > config.n_positions)
-        fail("gpt2c bench: --prompt-tokens {} plus --gen {} exceed the context of {} positions", prompt_tokens, gen,
-             config.n_positions);
+        fail("{} bench: --prompt-tokens {} plus --gen {} exceed the context of {} positions", program_name(),
+             prompt_tokens, gen, config.n_positions);
 
     std::mt19937 rng(1);
     std::vector<int32_t> prompt(static_cast<size_t>(prompt_tokens));

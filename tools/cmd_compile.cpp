@@ -38,7 +38,11 @@ int cmd_compile(int argc, char** argv) {
         {"--emit-ir", true, "write the optimized graph IR to FILE"},
         {"--emit-dot", true, "write the optimized graph as Graphviz dot to FILE"},
         {"--emit-llvm", true, "write the optimized LLVM IR to FILE"},
-        {"--target-cpu", true, "CPU to compile for (default: this machine's)"},
+        {"--target", true, "target triple: x86_64-linux-gnu or aarch64-linux-gnu (default: this machine's)"},
+        {"--target-cpu", true,
+         "CPU to compile for: native (the default on this machine's architecture), a portable level x86-64, "
+         "x86-64-v2, x86-64-v3, x86-64-v4, or any CPU LLVM knows (znver4, sapphirerapids, cortex-a72, "
+         "neoverse-n1, ...; default for another architecture: its baseline)"},
         {"--target-features", true, "LLVM feature string, e.g. +avx2,+fma (default: the CPU's)"},
     };
     for (auto& s : pipeline_option_specs()) specs.push_back(s);
@@ -57,8 +61,8 @@ int cmd_compile(int argc, char** argv) {
     ModelConfig config = load_config(model);
     ir::Module module = build_graph(config, module_name_for(model));
     PipelineChoice pipeline = pipeline_from_args(args, 3);
-    backend::TargetSpec target = backend::resolve_target(args.get("--target-cpu").value_or(""),
-                                                         args.get("--target-features").value_or(""));
+    backend::TargetSpec target = backend::resolve_target(
+        args.get("--target").value_or(""), args.get("--target-cpu").value_or(""), args.get("--target-features").value_or(""));
     pipeline.context.target = backend::pass_target_info(target);
     passes::run_pipeline(module, pipeline.passes, pipeline.context, pipeline.instrumentation);
     if (auto path = args.get("--emit-ir")) write_file_atomically(*path, ir::print_module(module));
@@ -66,6 +70,7 @@ int cmd_compile(int argc, char** argv) {
 
     backend::CompileOptions options;
     options.output = output;
+    options.target_triple = args.get("--target").value_or("");
     options.target_cpu = args.get("--target-cpu").value_or("");
     options.target_features = args.get("--target-features").value_or("");
     options.emit_llvm = args.get("--emit-llvm").value_or("");

@@ -16,6 +16,7 @@ int cmd_opt(int argc, char** argv) {
     std::vector<OptionSpec> specs = {
         {"-o", true, "write the result to FILE instead of stdout"},
         {"--emit-dot", true, "also write the result as a Graphviz dot graph to FILE"},
+        {"--target", true, "target triple the target-dependent passes plan for (default: this machine's)"},
         {"--target-cpu", true, "CPU the target-dependent passes plan for (default: a generic AVX-512 target)"},
         {"--target-features", true, "LLVM feature string for them, e.g. +avx512f,+avx512bf16"},
     };
@@ -33,9 +34,10 @@ int cmd_opt(int argc, char** argv) {
     PipelineChoice pipeline = pipeline_from_args(args, 0);
     // Without a target, tiling plans for 64-byte vectors without bf16 dot products, whatever
     // this machine is, so IR tests read the same everywhere; `gpt2c compile` uses the real target.
-    if (args.has("--target-cpu") || args.has("--target-features"))
+    if (args.has("--target") || args.has("--target-cpu") || args.has("--target-features"))
         pipeline.context.target = backend::pass_target_info(backend::resolve_target(
-            args.get("--target-cpu").value_or(""), args.get("--target-features").value_or("")));
+            args.get("--target").value_or(""), args.get("--target-cpu").value_or(""),
+            args.get("--target-features").value_or("")));
     passes::run_pipeline(module, pipeline.passes, pipeline.context, pipeline.instrumentation);
     if (auto path = args.get("--emit-dot")) write_file_atomically(*path, ir::print_dot(module));
     std::string out = ir::print_module(module);

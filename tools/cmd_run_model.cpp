@@ -4,6 +4,7 @@
 #include "support/npy.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/driver.h"
 
 #include <algorithm>
 #include <iostream>
@@ -36,7 +37,8 @@ int cmd_logits(int argc, char** argv) {
     specs.push_back({"--decode", false, "feed the tokens one at a time through the KV cache instead of one prefill"});
     Args args("logits", specs, argc, argv, 2);
     if (args.help()) {
-        std::cout << "usage: gpt2c logits --lib LIB.so --model DIR --tokens 1,2,3 --out F.npy [--decode]\n\n"
+        std::cout << "usage: " << program_name()
+                  << " logits --lib LIB.so --model DIR --tokens 1,2,3 --out F.npy [--decode]\n\n"
                   << args.usage();
         return 0;
     }
@@ -61,17 +63,19 @@ int cmd_generate(int argc, char** argv) {
     specs.push_back({"--greedy", false, "pick the most likely token at every step"});
     Args args("generate", specs, argc, argv, 2);
     if (args.help()) {
-        std::cout << "usage: gpt2c generate --lib LIB.so --model DIR --tokens 1,2,3 -n N --greedy\n\n" << args.usage();
+        std::cout << "usage: " << program_name()
+                  << " generate --lib LIB.so --model DIR --tokens 1,2,3 -n N --greedy\n\n" << args.usage();
         return 0;
     }
     std::vector<int32_t> tokens = parse_token_list(args.require("--tokens"), "--tokens");
     int64_t n = args.get_int("-n", 16, 0, 1 << 20);
-    if (!args.has("--greedy")) fail("gpt2c generate: only --greedy decoding is available here (use gpt2c run to sample)");
+    if (!args.has("--greedy"))
+        fail("{0} generate: only --greedy decoding is available here (use {0} run to sample)", program_name());
     auto model = load_model(args);
     Session session(model);
     if (int64_t(tokens.size()) + n > session.capacity())
-        fail("gpt2c generate: {} prompt tokens plus {} new ones exceed the context of {} positions", tokens.size(), n,
-             session.capacity());
+        fail("{} generate: {} prompt tokens plus {} new ones exceed the context of {} positions", program_name(),
+             tokens.size(), n, session.capacity());
     std::vector<float> logits = session.next_logits(tokens);
     std::string line;
     for (int64_t i = 0; i < n; ++i) {

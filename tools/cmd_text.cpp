@@ -8,6 +8,7 @@
 #include "support/json_limits.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/driver.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,8 +26,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kRunHelp =
-    "usage: gpt2c run --lib LIB.so --model DIR [--prompt TEXT | --prompt-file FILE] [-n N] [options]\n"
+// The usage texts: {} is the program (gpt2c or gpt2c-run).
+constexpr const char* kRunHelp =
+    "usage: {} run --lib LIB.so --model DIR [--prompt TEXT | --prompt-file FILE] [-n N] [options]\n"
     "\n"
     "Continues a text prompt and writes only the generated text to stdout, as it is\n"
     "generated; statistics go to stderr. Without --prompt or --prompt-file the prompt\n"
@@ -41,15 +43,15 @@ const char* kRunHelp =
     "imply sampling. Generation stops at the end-of-text token (not printed).\n"
     "\n";
 
-const char* kTokenizeHelp =
-    "usage: gpt2c tokenize --model DIR [--allow-special] < text\n"
+constexpr const char* kTokenizeHelp =
+    "usage: {} tokenize --model DIR [--allow-special] < text\n"
     "\n"
     "Reads UTF-8 text from stdin and prints its GPT-2 token ids as a JSON array on one\n"
     "line. Invalid UTF-8 is replaced by U+FFFD.\n"
     "\n";
 
-const char* kDetokenizeHelp =
-    "usage: gpt2c detokenize --model DIR < ids.json\n"
+constexpr const char* kDetokenizeHelp =
+    "usage: {} detokenize --model DIR < ids.json\n"
     "\n"
     "Reads a JSON array of token ids from stdin and writes their bytes to stdout exactly\n"
     "(no newline is added; the bytes may end inside a UTF-8 character).\n"
@@ -146,11 +148,12 @@ void apply_generation_config(const std::string& dir, int64_t vocab, RunSettings&
 }
 
 void apply_options(const Args& args, RunSettings& s) {
-    if (args.has("--greedy") && args.has("--sample")) fail("gpt2c run: --greedy and --sample exclude each other");
+    if (args.has("--greedy") && args.has("--sample"))
+        fail("{} run: --greedy and --sample exclude each other", program_name());
     s.sampling.temperature = float(args.get_double("--temperature", s.sampling.temperature, 0, 1e30));
     s.sampling.top_k = int32_t(args.get_int("--top-k", s.sampling.top_k, 0, INT32_MAX));
     s.sampling.top_p = float(args.get_double("--top-p", s.sampling.top_p, 0, 1));
-    if (s.sampling.top_p == 0) fail("gpt2c run: option '--top-p' expects a number in (0, 1], got '0'");
+    if (s.sampling.top_p == 0) fail("{} run: option '--top-p' expects a number in (0, 1], got '0'", program_name());
     s.sampling.repetition_penalty =
         float(args.get_double("--repetition-penalty", s.sampling.repetition_penalty, 1, 1e30));
     s.sampling.seed = uint64_t(args.get_int("--seed", int64_t(s.sampling.seed), 0, INT64_MAX));
@@ -163,16 +166,17 @@ void apply_options(const Args& args, RunSettings& s) {
 
 std::string read_prompt(const Args& args) {
     if (args.has("--prompt") && args.has("--prompt-file"))
-        fail("gpt2c run: give either --prompt or --prompt-file, not both");
+        fail("{} run: give either --prompt or --prompt-file, not both", program_name());
     if (auto text = args.get("--prompt")) return *text;
     if (auto file = args.get("--prompt-file")) return read_file(*file);
-    if (::isatty(STDIN_FILENO)) std::cerr << "gpt2c run: reading the prompt from stdin (end it with Ctrl-D)\n";
+    if (::isatty(STDIN_FILENO))
+        std::cerr << program_name() << " run: reading the prompt from stdin (end it with Ctrl-D)\n";
     return read_stdin();
 }
 
 void reject_positionals(const Args& args, const char* command, const char* hint) {
     if (!args.positionals().empty())
-        fail("gpt2c {}: unexpected argument '{}' ({})", command, args.positionals()[0], hint);
+        fail("{} {}: unexpected argument '{}' ({})", program_name(), command, args.positionals()[0], hint);
 }
 
 // Tokens per second, or "-" when nothing was measured.
@@ -184,34 +188,34 @@ void print_stats(const GenerationStats& st) {
     if (::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO)) std::cerr << "\n";  // off the generated text's line
     const double ms_per_token = st.generated_tokens ? st.decode_seconds * 1e3 / double(st.generated_tokens) : 0;
     std::cerr << fmt::format(
-        "gpt2c run: prompt {} tokens, prefill {:.1f} ms ({}); generated {} tokens, decode {:.1f} ms ({}, {:.2f} "
+        "{} run: prompt {} tokens, prefill {:.1f} ms ({}); generated {} tokens, decode {:.1f} ms ({}, {:.2f} "
         "ms/token){}\n",
-        st.prompt_tokens, st.prefill_seconds * 1e3, rate(st.prompt_tokens, st.prefill_seconds), st.generated_tokens,
-        st.decode_seconds * 1e3, rate(st.generated_tokens, st.decode_seconds), ms_per_token,
+        program_name(), st.prompt_tokens, st.prefill_seconds * 1e3, rate(st.prompt_tokens, st.prefill_seconds),
+        st.generated_tokens, st.decode_seconds * 1e3, rate(st.generated_tokens, st.decode_seconds), ms_per_token,
         st.stopped_at_eos ? "; stopped at end-of-text" : "");
 }
 
 std::vector<int32_t> parse_id_array(const std::string& text, int32_t vocab) {
-    check_json_depth(text, "gpt2c detokenize: stdin");  // dump() below recurses once per level
+    const std::string source = fmt::format("{} detokenize: stdin", program_name());
+    check_json_depth(text, source);  // dump() below recurses once per level
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
-        fail("gpt2c detokenize: stdin is not JSON (expected an array of token ids): {}", e.what());
+        fail("{} is not JSON (expected an array of token ids): {}", source, e.what());
     }
-    if (!j.is_array()) fail("gpt2c detokenize: stdin holds a JSON {}, expected an array of token ids", j.type_name());
+    if (!j.is_array()) fail("{} holds a JSON {}, expected an array of token ids", source, j.type_name());
     std::vector<int32_t> ids;
     ids.reserve(j.size());
     for (size_t i = 0; i < j.size(); ++i) {
         const nlohmann::json& v = j[i];
         if (!v.is_number_integer())
-            fail("gpt2c detokenize: element {} of the array is {}, expected an integer token id", i, v.dump());
+            fail("{}: element {} of the array is {}, expected an integer token id", source, i, v.dump());
         const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() < uint64_t(vocab)
                                                      : v.get<int64_t>() >= 0 && v.get<int64_t>() < vocab;
         if (!in_range)
-            fail("gpt2c detokenize: element {} of the array, {}, is out of range: the vocabulary has {} tokens "
-                 "(0..{})",
-                 i, v.dump(), vocab, vocab - 1);
+            fail("{}: element {} of the array, {}, is out of range: the vocabulary has {} tokens (0..{})", source, i,
+                 v.dump(), vocab, vocab - 1);
         ids.push_back(int32_t(v.get<int64_t>()));
     }
     return ids;
@@ -237,7 +241,7 @@ int cmd_run(int argc, char** argv) {
         {"--allow-special", false, "let '<|endoftext|>' in the prompt be the special token"},
     }, argc, argv, 2);
     if (args.help()) {
-        std::cout << kRunHelp << args.usage();
+        std::cout << fmt::format(kRunHelp, program_name()) << args.usage();
         return 0;
     }
     reject_positionals(args, "run", "the prompt goes in --prompt, --prompt-file or stdin");
@@ -286,7 +290,7 @@ int cmd_tokenize(int argc, char** argv) {
         {"--allow-special", false, "let '<|endoftext|>' in the text be the special token"},
     }, argc, argv, 2);
     if (args.help()) {
-        std::cout << kTokenizeHelp << args.usage();
+        std::cout << fmt::format(kTokenizeHelp, program_name()) << args.usage();
         return 0;
     }
     reject_positionals(args, "tokenize", "the text is read from stdin");
@@ -299,7 +303,7 @@ int cmd_tokenize(int argc, char** argv) {
 int cmd_detokenize(int argc, char** argv) {
     Args args("detokenize", {{"--model", true, "the model directory (vocab.json, merges.txt)"}}, argc, argv, 2);
     if (args.help()) {
-        std::cout << kDetokenizeHelp << args.usage();
+        std::cout << fmt::format(kDetokenizeHelp, program_name()) << args.usage();
         return 0;
     }
     reject_positionals(args, "detokenize", "the ids are read from stdin");

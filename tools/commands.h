@@ -3,8 +3,11 @@
 
 namespace gpt2c::tools {
 
+// The compiler's commands: only in gpt2c (they link LLVM).
 int cmd_compile(int argc, char** argv);
 int cmd_opt(int argc, char** argv);
+
+// The runtime's commands: in gpt2c and gpt2c-run (see runtime_commands() in driver.h).
 int cmd_logits(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_run(int argc, char** argv);

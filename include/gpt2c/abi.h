@@ -64,10 +64,12 @@ typedef struct gpt2c_forward_args {
 typedef struct gpt2c_library {
     uint32_t abi_version;
     uint32_t descriptor_size; /* sizeof(gpt2c_library) of the compiler that built it */
-    /* JSON: {"abi_version", "gpt2c_version", "config": {...HF keys}, "target": {"cpu", "features"},
+    /* JSON: {"abi_version", "gpt2c_version", "config": {...HF keys},
+     *        "target": {"triple", "arch", "cpu", "features" (all LLVM enabled),
+     *                   "isa_features" (the instruction-set ones, which the runtime checks)},
      *        "weights": [{"name", "shape", "used_by_forward"}],
- *        "prepared": [{"name", "shape", "bytes", "used_by_forward",
- *                      "inputs": {"weights": [i...], "prepared": [j < p...]}}],
+     *        "prepared": [{"name", "shape", "bytes", "used_by_forward",
+     *                      "inputs": {"weights": [i...], "prepared": [j < p...]}}],
      *        "arena_bytes", "kv_cache_floats", "pipeline"} */
     const char* metadata_json;
     void (*prepare)(const gpt2c_prepare_args* args);

@@ -37,7 +37,7 @@ LIBDIR=${LIBDIR:-lib}
 
 step "install into $PREFIX"
 cmake --install "$BUILD" --prefix "$PREFIX" > "$WORK/install.log"
-for f in bin/gpt2c "$LIBDIR"/libgpt2c_runtime.so include/gpt2c/abi.h include/gpt2c/runtime.h \
+for f in bin/gpt2c bin/gpt2c-run "$LIBDIR"/libgpt2c_runtime.so include/gpt2c/abi.h include/gpt2c/runtime.h \
          include/gpt2c/runtime.hpp "$LIBDIR"/cmake/gpt2c/gpt2cConfig.cmake "$LIBDIR"/cmake/gpt2c/gpt2cConfigVersion.cmake \
          "$LIBDIR"/cmake/gpt2c/gpt2cTargets.cmake "$LIBDIR"/pkgconfig/gpt2c.pc; do
     [[ -e "$PREFIX/$f" ]] || fail "installed tree lacks $f"
@@ -51,13 +51,15 @@ fi
 if grep -h '#include' "$PREFIX"/include/gpt2c/* | grep -v -E '#include <(gpt2c/[a-z]+\.h|[a-z_]+\.h|[a-z_]+)>'; then
     fail "an installed header includes something that is not installed"
 fi
-# The installed tool finds the installed runtime through its RPATH.
-ldd "$PREFIX/bin/gpt2c" > "$WORK/ldd.txt"
-loaded=$(awk '/libgpt2c_runtime\.so/ { print $3 }' "$WORK/ldd.txt")
-if [[ -z "$loaded" || "$(readlink -f "$loaded")" != "$(readlink -f "$PREFIX/$LIBDIR/libgpt2c_runtime.so")" ]]; then
-    cat "$WORK/ldd.txt"
-    fail "installed gpt2c does not load $PREFIX/$LIBDIR/libgpt2c_runtime.so"
-fi
+# The installed tools find the installed runtime through their RPATH.
+for tool in gpt2c gpt2c-run; do
+    ldd "$PREFIX/bin/$tool" > "$WORK/ldd.txt"
+    loaded=$(awk '/libgpt2c_runtime\.so/ { print $3 }' "$WORK/ldd.txt")
+    if [[ -z "$loaded" || "$(readlink -f "$loaded")" != "$(readlink -f "$PREFIX/$LIBDIR/libgpt2c_runtime.so")" ]]; then
+        cat "$WORK/ldd.txt"
+        fail "installed $tool does not load $PREFIX/$LIBDIR/libgpt2c_runtime.so"
+    fi
+done
 GPT2C=$PREFIX/bin/gpt2c
 
 step "compile the model with the installed gpt2c"

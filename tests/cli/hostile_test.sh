@@ -445,7 +445,13 @@ meta_error deep-pipeline 'malformed metadata: JSON nested deeper than 256 levels
 for key in config weights prepared arena_bytes kv_cache_floats target; do
     meta_error "no-$key" "malformed metadata: the metadata has no key \"$key\"" "del m['$key']"
 done
-meta_error no-features 'malformed metadata: metadata key "target" has no key "features"' "del m['target']['features']"
+meta_error no-isa-features 'malformed metadata: metadata key "target" has no key "isa_features"' "del m['target']['isa_features']"
+meta_error no-arch 'malformed metadata: metadata key "target" has no key "arch"' "del m['target']['arch']"
+meta_error isa-features-string 'metadata key "isa_features": expected an array of feature names, found "\+avx2"' \
+    "m['target']['isa_features'] = '+avx2'"
+meta_error isa-features-numbers 'metadata key "isa_features": expected an array of feature names, found \[1,2\]' \
+    "m['target']['isa_features'] = [1, 2]"
+meta_error arch-other 'metadata says the library is for riscv64, but this runtime runs on x86_64' "m['target']['arch'] = 'riscv64'"
 meta_error target-string 'malformed metadata: metadata key "target" is "x86", expected a JSON object' "m['target'] = 'x86'"
 meta_error arena-huge 'metadata arena_bytes 4611686018427387904 is out of range' "m['arena_bytes'] = 2**62"
 meta_error arena-negative 'metadata arena_bytes -1 is out of range' "m['arena_bytes'] = -1"
@@ -480,26 +486,35 @@ meta_error prepared-input-self 'inputs\.prepared holds 0, expected an earlier pr
 meta_error prepared-inputs-not-array 'inputs\.weights is "all", expected an array' \
     "m['prepared'][0]['inputs']['weights'] = 'all'"
 if ! grep -qw avx512_fp16 /proc/cpuinfo; then
-    meta_error needs-avx512fp16 "compiled for CPU '.*' with features this CPU lacks: avx512fp16" \
-        "m['target']['features'] = '+avx2,+avx512fp16'"
+    meta_error needs-avx512fp16 "compiled for CPU '.*' with instruction-set features this CPU lacks: avx512fp16" \
+        "m['target']['isa_features'] = ['avx2', 'avx512fp16']"
 fi
 if ! grep -qw amx_tile /proc/cpuinfo; then
-    meta_error needs-amx "features this CPU lacks: amx-tile" "m['target']['features'] = '+amx-tile,+amx-int8'"
+    meta_error needs-amx "instruction-set features this CPU lacks: amx-tile, amx-int8" \
+        "m['target']['isa_features'] = ['amx-tile', 'amx-int8']"
 fi
+# System and privileged features never count, even when a library lists them: this one loads and reaches prepare().
+fake_lib system-features META "m['target']['isa_features'] = ['sse2', 'invpcid', 'pcid', 'rdpid', 'sgx', 'rtm', 'hle']" &&
+    system_fake=$FAKE/system-features.so
 
 make_files
 build_fakes
-# The good fake reaches prepare(), which aborts: proves the fakes are loaded and that every case
+# expect_reaches_prepare NAME LIB: LIB loads and its prepare() runs (the fakes' prepare aborts).
+expect_reaches_prepare() {
+    checks=$((checks + 1))
+    "$GPT2C" logits --lib "$2" --model "$M1" --tokens 1,2 --out "$WORK/fake.npy" > /dev/null 2>&1
+    local rc=$?
+    if [[ $rc -eq 134 ]]; then
+        echo "ok: $1 reaches prepare() (abort)"
+    else
+        fail "$1: exit status $rc, expected 134 (abort in prepare)"
+    fi
+    rm -f "$WORK/fake.npy"
+}
+# The good fake reaches prepare(): proves the fakes are loaded and that every case
 # here is rejected before any library code beyond gpt2c_library_query runs.
-checks=$((checks + 1))
-"$GPT2C" logits --lib "$good_fake" --model "$M1" --tokens 1,2 --out "$WORK/fake-good.npy" > /dev/null 2>&1
-rc=$?
-if [[ $rc -eq 134 ]]; then
-    echo "ok: the unmodified fake library reaches prepare() (abort)"
-else
-    fail "the unmodified fake library: exit status $rc, expected 134 (abort in prepare)"
-fi
-rm -f "$WORK/fake-good.npy"
+expect_reaches_prepare "the unmodified fake library" "$good_fake"
+expect_reaches_prepare "a library listing system features this CPU may lack (invpcid, sgx, rtm, ...)" "$system_fake"
 make_and_run
 
 # Files that are not shared objects.
@@ -525,7 +540,7 @@ if ! grep -qw avx512_fp16 /proc/cpuinfo; then
     o=$(out_dir fp16-lib)
     if expect_ok "compile for x86-64 +avx512fp16" "$GPT2C" compile "$M1" -o "$o/fp16.so" --target-cpu=x86-64 \
         --target-features=+avx512fp16; then
-        lib_error "library needs avx512fp16" "fp16\.so: compiled for CPU 'x86-64' with features this CPU lacks: .*avx512fp16" \
+        lib_error "library needs avx512fp16" "fp16\.so: compiled for CPU 'x86-64' with instruction-set features this CPU lacks: .*avx512fp16" \
             "$o/fp16.so"
     fi
 fi
@@ -533,7 +548,7 @@ if ! grep -qw amx_tile /proc/cpuinfo; then
     o=$(out_dir spr-lib)
     if expect_ok "compile for sapphirerapids" "$GPT2C" compile "$M1" -o "$o/spr.so" --target-cpu=sapphirerapids; then
         lib_error "library for sapphirerapids (features implied by the CPU name)" \
-            "spr\.so: compiled for CPU 'sapphirerapids' with features this CPU lacks: .*amx-tile" "$o/spr.so"
+            "spr\.so: compiled for CPU 'sapphirerapids' with instruction-set features this CPU lacks: .*amx-tile" "$o/spr.so"
     fi
 fi
 
@@ -758,8 +773,27 @@ o=$(out_dir compile-cc-false)
 expect_error "compile: linker fails (GPT2C_CC=/bin/false)" "linking .*lib\.so.* with '/bin/false' failed" "$o" \
     env GPT2C_CC=/bin/false "$GPT2C" compile "$M1" -o "$o/lib.so" -O0
 o=$(out_dir compile-cc-missing)
-expect_error "compile: linker driver missing" "cannot run the linker driver '/no/such/cc'" "$o" \
+expect_error "compile: linker driver missing" "cannot run the linker '/no/such/cc' \(set GPT2C_CC to a C compiler\)" "$o" \
     env GPT2C_CC=/no/such/cc "$GPT2C" compile "$M1" -o "$o/lib.so" -O0
+o=$(out_dir compile-lld-missing)
+expect_error "compile for aarch64: lld missing" "cannot run the linker '/no/such/lld' \(set GPT2C_LLD to LLVM's ld\.lld\)" "$o" \
+    env GPT2C_LLD=/no/such/lld "$GPT2C" compile "$M1" -o "$o/lib.so" -O0 --target=aarch64-linux-gnu
+# Targets gpt2c has no kernels for, and a CPU that cannot be the host's.
+o=$(out_dir compile-riscv)
+expect_error "compile: --target=riscv64" "--target=riscv64-linux-gnu: gpt2c compiles for 64-bit x86 and ARM Linux" "$o" \
+    "$GPT2C" compile "$M1" -o "$o/lib.so" --target=riscv64-linux-gnu
+o=$(out_dir compile-aarch64-native)
+expect_error "compile: --target=aarch64 --target-cpu=native" "--target-cpu=native: this machine is x86_64, the target aarch64" \
+    "$o" "$GPT2C" compile "$M1" -o "$o/lib.so" --target=aarch64-linux-gnu --target-cpu=native
+o=$(out_dir compile-aarch64-x86cpu)
+expect_error "compile: --target=aarch64 --target-cpu=haswell" "--target-cpu=haswell: not a CPU LLVM knows for aarch64" \
+    "$o" "$GPT2C" compile "$M1" -o "$o/lib.so" --target=aarch64-linux-gnu --target-cpu=haswell
+# A library for another architecture is refused before dlopen, naming both.
+o=$(out_dir aarch64-lib)
+if expect_ok "compile m1 for aarch64" "$GPT2C" compile "$M1" -o "$o/arm.so" --target=aarch64-linux-gnu; then
+    lib_error "an aarch64 library on x86_64" \
+        "arm\.so: cannot load the compiled library: it was compiled for aarch64, but this runtime runs on x86_64" "$o/arm.so"
+fi
 o=$(out_dir compile-cc-true)
 expect_error "compile: linker succeeds without writing the library (GPT2C_CC=/bin/true)" 'lib\.so' "$o" \
     env GPT2C_CC=/bin/true "$GPT2C" compile "$M1" -o "$o/lib.so" -O0

@@ -4,145 +4,39 @@
 // is compiled at -O0 to -O3 and run with 1 and 2 threads; prefill logits,
 // decode logits and greedy ids must match the reference. The bundled
 // tiny-shakespeare example must reproduce its reference continuations.
-#include "backend/compiler.h"
-#include "backend/target.h"
-#include "frontend/config.h"
-#include "frontend/graph_builder.h"
-#include "passes/pass_manager.h"
+#include "runtime/host_cpu.h"
 #include "runtime/model.h"
 #include "support/npy.h"
+#include "tests/e2e/e2e_support.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
 
-namespace fs = std::filesystem;
 using namespace gpt2c;
+using namespace gpt2c::e2e;
 
-namespace {
-
-const std::string kDataDir = GPT2C_TEST_DATA_DIR;
-const std::string kExampleDir = GPT2C_SOURCE_DIR "/examples/tiny-shakespeare";
-
-// About 1e-5 of the largest logit: float32 against a float64 reference.
-constexpr double kRelativeTolerance = 1e-5;
-
-nlohmann::json read_json(const std::string& path) {
-    std::ifstream in(path);
-    REQUIRE(in.good());
-    return nlohmann::json::parse(in);
-}
-
-fs::path scratch_dir() {
-    static fs::path dir = [] {
-        fs::path d = fs::temp_directory_path() / ("gpt2c-e2e-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
-    return dir;
-}
-
-// Compiles like `gpt2c compile`: for this machine, with `target_features` (an
-// LLVM feature string appended to the host's, e.g. "-avx512bf16"), or for
-// another `target_cpu` (with that CPU's features).
-std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype = "f32",
-                    const std::string& target_features = "", const std::string& target_cpu = "") {
-    std::string name = fs::path(model_dir).filename().string();
-    std::string tag = target_features.empty() && target_cpu.empty()
-                          ? ""
-                          : "-" + std::to_string(std::hash<std::string>{}(target_cpu + "|" + target_features));
-    std::string out =
-        (scratch_dir() / (name + "-O" + std::to_string(level) + "-" + weights_dtype + tag + ".so")).string();
-    if (fs::exists(out)) return out;
-    ir::Module module = build_graph(load_config(model_dir), name);
-    backend::CompileOptions options;
-    options.output = out;
-    options.target_cpu = target_cpu;
-    if (!target_features.empty()) options.target_features = backend::resolve_target("", "").features + "," + target_features;
-    passes::PassContext context;
-    context.weights_dtype = weights_dtype;
-    context.target = backend::pass_target_info(backend::resolve_target(options.target_cpu, options.target_features));
-    passes::run_pipeline(module, passes::pipeline_for_level(level), context, {});
-    backend::compile_library(module, options);
-    return out;
-}
-
-bool host_has_bf16_dot() { return backend::pass_target_info(backend::resolve_target("", "")).bf16_dot; }
-
-double max_abs(const std::vector<float>& v) {
-    double m = 0;
-    for (float x : v) m = std::max(m, double(std::fabs(x)));
-    return m;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    REQUIRE(a.size() == b.size());
-    double m = 0;
-    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
-}
-
-std::vector<float> prefill_logits(const std::shared_ptr<Model>& model, const std::vector<int32_t>& tokens) {
-    Session session(model);
-    std::vector<float> logits(tokens.size() * size_t(model->config().vocab_size));
-    session.forward(tokens, int64_t(tokens.size()), logits.data());
-    return logits;
-}
-
-std::vector<float> decode_logits(const std::shared_ptr<Model>& model, const std::vector<int32_t>& tokens) {
-    Session session(model);
-    const size_t V = size_t(model->config().vocab_size);
-    std::vector<float> logits(tokens.size() * V);
-    for (size_t i = 0; i < tokens.size(); ++i) session.forward({&tokens[i], 1}, 1, &logits[i * V]);
-    return logits;
-}
-
-std::vector<int32_t> greedy(const std::shared_ptr<Model>& model, std::vector<int32_t> prompt, size_t n) {
-    Session session(model);
-    std::vector<int32_t> out;
-    std::vector<float> logits = session.next_logits(prompt);
-    while (out.size() < n) {
-        int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        out.push_back(next);
-        if (out.size() < n) logits = session.next_logits({&next, 1});
-    }
-    return out;
-}
-
-std::vector<std::string> reference_models() {
-    std::vector<std::string> dirs;
-    for (const auto& entry : fs::directory_iterator(kDataDir + "/models"))
-        if (fs::exists(entry.path() / "reference.json")) dirs.push_back(entry.path().string());
-    std::sort(dirs.begin(), dirs.end());
-    return dirs;
-}
-
-}  // namespace
 
 TEST_CASE("every reference model matches PyTorch at -O0 to -O3, 1 and 2 threads", "[e2e]") {
     auto models = reference_models();
     REQUIRE(models.size() >= 10);
     for (const std::string& dir : models) {
-        nlohmann::json ref = read_json(dir + "/reference.json");
-        std::vector<int32_t> tokens = ref["tokens"].get<std::vector<int32_t>>();
-        NpyArray expected = read_npy_f32(dir + "/" + ref["logits_file"].get<std::string>());
-        const double scale = max_abs(expected.data);
+        const Reference ref = load_reference(dir);
+        const std::vector<int32_t>& tokens = ref.tokens;
+        const double scale = ref.scale;
         std::vector<float> first_run;
         for (int level : {0, 1, 2, 3}) {
             std::string lib = compile(dir, level);
             for (int threads : {1, 2}) {
                 INFO(dir << " at -O" << level << " with " << threads << " threads");
                 auto model = Model::load(lib, dir, threads);
-                REQUIRE(expected.shape == std::vector<int64_t>{int64_t(tokens.size()), model->config().vocab_size});
+                REQUIRE(ref.shape == std::vector<int64_t>{int64_t(tokens.size()), model->config().vocab_size});
                 std::vector<float> prefill = prefill_logits(model, tokens);
                 std::vector<float> decode = decode_logits(model, tokens);
-                CHECK(max_abs_diff(prefill, expected.data) / scale < kRelativeTolerance);
-                CHECK(max_abs_diff(decode, expected.data) / scale < kRelativeTolerance);
-                CHECK(max_abs_diff(prefill, decode) / scale < kRelativeTolerance);
+                CHECK(max_abs_diff(prefill, ref.logits) / scale < ref.tolerance);
+                CHECK(max_abs_diff(decode, ref.logits) / scale < ref.tolerance);
+                CHECK(max_abs_diff(prefill, decode) / scale < ref.tolerance);
                 // The packed kernels sum each output in one chain over k whether they see
                 // one row or many, and attention visits keys in a fixed tile order.
                 if (level == 3) CHECK(prefill == decode);
@@ -150,9 +44,7 @@ TEST_CASE("every reference model matches PyTorch at -O0 to -O3, 1 and 2 threads"
                 if (first_run.empty() || threads == 1) first_run = prefill;
                 else CHECK(prefill == first_run);
 
-                auto prompt = ref["greedy"]["prompt"].get<std::vector<int32_t>>();
-                auto ids = ref["greedy"]["ids"].get<std::vector<int32_t>>();
-                CHECK(greedy(model, prompt, ids.size()) == ids);
+                CHECK(greedy(model, ref.greedy_prompt, ref.greedy_ids.size()) == ref.greedy_ids);
             }
             first_run.clear();
         }
@@ -252,20 +144,27 @@ TEST_CASE("bf16 and int8 libraries: thread count changes nothing, decode agrees 
 }
 
 // Another target's code runs here too: AVX2 (4 x 16 tiles, 8-float halves of every
-// 16-lane vector) and baseline x86-64 (SSE2) must match the reference like the native build.
-TEST_CASE("libraries compiled for AVX2 and for baseline x86-64 match PyTorch", "[e2e]") {
-    for (const char* name : {"m8_long_context_f32", "m2_gelu_erf_f16_untied"}) {
+// 16-lane vector), baseline x86-64 (SSE2) and the portable micro-architecture levels
+// must match the reference like the native build. x86-64-v4 (AVX-512) runs where the
+// CPU has it; elsewhere the runtime must refuse it, naming what is missing.
+TEST_CASE("libraries compiled for AVX2, baseline x86-64 and the x86-64 levels match PyTorch", "[e2e]") {
+    const bool has_avx512 = host_isa_features().count("avx512f") && host_isa_features().count("avx512bw") &&
+                            host_isa_features().count("avx512vl") && host_isa_features().count("avx512dq") &&
+                            host_isa_features().count("avx512cd");
+    for (const char* name : {"m8_long_context_f32", "m2_gelu_erf_f16_untied", "m9_wide_head_f16"}) {
         const std::string dir = kDataDir + "/models/" + name;
-        nlohmann::json ref = read_json(dir + "/reference.json");
-        std::vector<int32_t> tokens = ref["tokens"].get<std::vector<int32_t>>();
-        NpyArray expected = read_npy_f32(dir + "/" + ref["logits_file"].get<std::string>());
-        const double scale = max_abs(expected.data);
-        for (const char* cpu : {"haswell", "x86-64"}) {
+        const Reference ref = load_reference(dir);
+        for (const char* cpu : {"haswell", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"}) {
             INFO(name << " for " << cpu);
-            auto model = Model::load(compile(dir, 3, "f32", "", cpu), dir, 2);
-            std::vector<float> prefill = prefill_logits(model, tokens);
-            CHECK(max_abs_diff(prefill, expected.data) / scale < kRelativeTolerance);
-            CHECK(decode_logits(model, tokens) == prefill);
+            const std::string lib = compile(dir, 3, "f32", "", cpu);
+            if (std::string(cpu) == "x86-64-v4" && !has_avx512) {
+                CHECK_THROWS_WITH(Model::load(lib, dir, 2), Catch::Contains("instruction-set features this CPU lacks: avx512"));
+                continue;
+            }
+            auto model = Model::load(lib, dir, 2);
+            std::vector<float> prefill = prefill_logits(model, ref.tokens);
+            CHECK(max_abs_diff(prefill, ref.logits) / ref.scale < ref.tolerance);
+            CHECK(decode_logits(model, ref.tokens) == prefill);
         }
     }
 }
