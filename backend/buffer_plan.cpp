@@ -10,6 +10,12 @@ int64_t max_value_bytes(const ir::Module& module, int node) {
     return type.max_elements(ir::symbol_bound(module)) * ir::elem_size(type.elem);
 }
 
+int64_t input_index(const std::string& name) {
+    for (int64_t i = 0; i < int64_t(std::size(kInputNames)); ++i)
+        if (name == kInputNames[i]) return i;
+    fail("backend: %{} is not an input the forward call provides", name);
+}
+
 BufferPlan plan_buffers(const ir::Module& m) {
     BufferPlan plan;
     plan.location.resize(m.nodes.size());
@@ -23,7 +29,7 @@ BufferPlan plan_buffers(const ir::Module& m) {
         const ir::Node& node = m.nodes[i];
         BufferLocation& loc = plan.location[i];
         if (node.kind == ir::OpKind::Input) {
-            loc.storage = Storage::Tokens;
+            loc = {Storage::Input, input_index(node.name)};
         } else if (node.kind == ir::OpKind::Weight) {
             loc = {Storage::RawWeight, int64_t(plan.raw_weights.size())};
             plan.raw_weights.push_back(int(i));
@@ -31,8 +37,7 @@ BufferPlan plan_buffers(const ir::Module& m) {
             loc = {Storage::Prepared, int64_t(plan.prepared.size())};
             plan.prepared.push_back(int(i));
         } else if (node.kind == ir::OpKind::KvAppend) {
-            int64_t slot = node.int_attr("layer") * 2 + (node.str_attr("part") == "v" ? 1 : 0);
-            loc = {Storage::KvCache, slot * n_positions * n_embd};
+            loc = {Storage::KvCache, 0};  // the kernels find the layer, part and slot (kv_part)
         } else if (int(i) == m.result) {
             loc.storage = Storage::Logits;
         } else if (planned) {

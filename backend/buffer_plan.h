@@ -1,7 +1,7 @@
 // backend/buffer_plan.h - where every value of the graph lives at run time.
 //
-// Token ids, raw weights and prepared weights come from tables the host
-// passes; kv_append values are slices of the KV cache; the returned logits
+// The call's inputs (token ids, positions, slots, logit rows), raw weights and
+// prepared weights come from the host; kv_append values are the KV cache; the returned logits
 // go straight to the caller's buffer; every other value gets an offset in
 // the activation arena. Offsets come from the memory-planning pass when it
 // ran (node attribute arena_offset, module attribute arena_bytes); otherwise
@@ -11,15 +11,20 @@
 #include "ir/ir.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace gpt2c::backend {
 
-enum class Storage { Tokens, RawWeight, Prepared, KvCache, Arena, Logits };
+enum class Storage { Input, RawWeight, Prepared, KvCache, Arena, Logits };
+
+// The inputs of a forward call, in the order of Storage::Input indices.
+inline constexpr const char* kInputNames[] = {"tokens", "positions", "slots", "logit_rows"};
+int64_t input_index(const std::string& name);
 
 struct BufferLocation {
     Storage storage = Storage::Arena;
-    int64_t index = 0;   // RawWeight / Prepared: table index; Arena: byte offset; KvCache: float offset
+    int64_t index = 0;   // Input: kInputNames index; RawWeight / Prepared: table index; Arena: byte offset
 };
 
 struct BufferPlan {
@@ -27,7 +32,7 @@ struct BufferPlan {
     std::vector<int> raw_weights;          // node index of raw_weights[i]
     std::vector<int> prepared;             // node index of prepared[i]
     int64_t arena_bytes = 0;
-    int64_t kv_cache_floats = 0;  // [n_layer][k, v][n_positions][n_embd]
+    int64_t kv_cache_floats = 0;  // one slot at the full context: [n_layer][k, v][n_positions][n_embd]
 };
 
 constexpr int64_t kArenaAlignment = 64;

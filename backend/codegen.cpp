@@ -1,6 +1,7 @@
 // backend/codegen.cpp - emits gpt2c_forward / gpt2c_prepare and the library descriptor in LLVM IR.
 #include "backend/codegen.h"
 
+#include "backend/buffer_plan.h"
 #include "backend/kernel_call.h"
 #include "backend/kernel_library.h"
 #include "support/error.h"
@@ -21,18 +22,22 @@ namespace gpt2c::backend {
 namespace {
 
 // Byte offsets of the fields codegen reads; static_asserts keep them honest.
-constexpr int kKernelArgsSize = 80;
-constexpr int kKernelArgsT = 48, kKernelArgsS = 56, kKernelArgsL = 64, kKernelArgsPast = 72;
+constexpr int kKernelArgsSize = 72;
+constexpr int kKernelArgsT = 48, kKernelArgsS = 56, kKernelArgsL = 64;
+constexpr int kForwardInputs = 32;  // tokens, positions, slots, logit_rows: 4 pointers (kInputNames order)
 static_assert(offsetof(gpt2c_forward_args, raw_weights) == 0);
 static_assert(offsetof(gpt2c_forward_args, prepared) == 8);
 static_assert(offsetof(gpt2c_forward_args, kv_cache) == 16);
 static_assert(offsetof(gpt2c_forward_args, arena) == 24);
-static_assert(offsetof(gpt2c_forward_args, tokens) == 32);
-static_assert(offsetof(gpt2c_forward_args, n_tokens) == 40);
-static_assert(offsetof(gpt2c_forward_args, n_past) == 48);
-static_assert(offsetof(gpt2c_forward_args, n_logits) == 56);
-static_assert(offsetof(gpt2c_forward_args, logits) == 64);
-static_assert(offsetof(gpt2c_forward_args, host) == 72);
+static_assert(offsetof(gpt2c_forward_args, tokens) == kForwardInputs);
+static_assert(offsetof(gpt2c_forward_args, positions) == kForwardInputs + 8);
+static_assert(offsetof(gpt2c_forward_args, slots) == kForwardInputs + 16);
+static_assert(offsetof(gpt2c_forward_args, logit_rows) == kForwardInputs + 24);
+static_assert(offsetof(gpt2c_forward_args, n_rows) == 64);
+static_assert(offsetof(gpt2c_forward_args, n_logits) == 72);
+static_assert(offsetof(gpt2c_forward_args, kv_positions) == 80);
+static_assert(offsetof(gpt2c_forward_args, logits) == 88);
+static_assert(offsetof(gpt2c_forward_args, host) == 96);
 static_assert(offsetof(gpt2c_prepare_args, raw_weights) == 0);
 static_assert(offsetof(gpt2c_prepare_args, prepared) == 8);
 static_assert(offsetof(gpt2c_prepare_args, host) == 16);
@@ -60,25 +65,23 @@ public:
         f.args = fn->getArg(0);
         f.raw_weights = load_ptr(f.args, 0, "raw_weights");
         f.prepared = load_ptr(f.args, 8, "prepared");
-        f.host = load_ptr(f.args, forward ? 72 : 16, "host");
+        f.host = load_ptr(f.args, forward ? 96 : 16, "host");
         f.kargs = b_.CreateAlloca(llvm::ArrayType::get(i64_, kKernelArgsSize / 8), nullptr, "kargs");
         f.kargs->setAlignment(llvm::Align(16));
         if (forward) {
             f.kv_cache = load_ptr(f.args, 16, "kv_cache");
             f.arena = load_ptr(f.args, 24, "arena");
-            f.tokens = load_ptr(f.args, 32, "tokens");
-            f.T = load_i64(f.args, 40, "T");
-            f.past = load_i64(f.args, 48, "past");
-            f.L = load_i64(f.args, 56, "L");
-            f.logits = load_ptr(f.args, 64, "logits");
-            f.S = b_.CreateAdd(f.past, f.T, "S");
+            for (int i = 0; i < 4; ++i) f.inputs[i] = load_ptr(f.args, kForwardInputs + 8 * i, kInputNames[i]);
+            f.T = load_i64(f.args, 64, "T");
+            f.L = load_i64(f.args, 72, "L");
+            f.S = load_i64(f.args, 80, "S");
+            f.logits = load_ptr(f.args, 88, "logits");
             store_i64(f.kargs, kKernelArgsT, f.T);
             store_i64(f.kargs, kKernelArgsS, f.S);
             store_i64(f.kargs, kKernelArgsL, f.L);
-            store_i64(f.kargs, kKernelArgsPast, f.past);
         } else {
-            f.T = f.S = f.L = f.past = b_.getInt64(0);
-            for (int off : {kKernelArgsT, kKernelArgsS, kKernelArgsL, kKernelArgsPast}) store_i64(f.kargs, off, f.T);
+            f.T = f.S = f.L = b_.getInt64(0);
+            for (int off : {kKernelArgsT, kKernelArgsS, kKernelArgsL}) store_i64(f.kargs, off, f.T);
         }
         llvm::Value* only = forward ? nullptr : load_i64(f.args, 24, "only");
         for (size_t i = 0; i < m_.nodes.size(); ++i) {
@@ -121,8 +124,9 @@ public:
 
 private:
     struct Frame {
-        llvm::Value *args, *raw_weights, *prepared, *host, *kv_cache = nullptr, *arena = nullptr, *tokens = nullptr;
-        llvm::Value *logits = nullptr, *T, *S, *L, *past;
+        llvm::Value *args, *raw_weights, *prepared, *host, *kv_cache = nullptr, *arena = nullptr;
+        llvm::Value* inputs[4] = {nullptr, nullptr, nullptr, nullptr};  // kInputNames order
+        llvm::Value *logits = nullptr, *T, *S, *L;
         llvm::AllocaInst* kargs;
     };
 
@@ -158,10 +162,10 @@ private:
             return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, base, loc.index), m_.nodes[node].name);
         };
         switch (loc.storage) {
-        case Storage::Tokens: return f.tokens;
+        case Storage::Input: return f.inputs[loc.index];
         case Storage::RawWeight: return table(f.raw_weights);
         case Storage::Prepared: return table(f.prepared);
-        case Storage::KvCache: return b_.CreateConstInBoundsGEP1_64(f32_, f.kv_cache, loc.index, m_.nodes[node].name);
+        case Storage::KvCache: return f.kv_cache;
         case Storage::Arena: return b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), f.arena, loc.index, m_.nodes[node].name);
         case Storage::Logits: return f.logits;
         }
@@ -207,10 +211,7 @@ private:
         b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn));
         llvm::Value* a = fn->getArg(0);
         auto symbol = [&](Scalar::Kind kind) -> llvm::Value* {
-            int offset = kind == Scalar::Kind::T ? kKernelArgsT
-                         : kind == Scalar::Kind::S ? kKernelArgsS
-                         : kind == Scalar::Kind::L ? kKernelArgsL
-                                                   : kKernelArgsPast;
+            int offset = kind == Scalar::Kind::T ? kKernelArgsT : kind == Scalar::Kind::S ? kKernelArgsS : kKernelArgsL;
             return load_i64(a, offset, "sym");
         };
         std::vector<llvm::Value*> args{a, fn->getArg(1), fn->getArg(2)};
@@ -230,8 +231,7 @@ private:
             switch (kind) {
             case Scalar::Kind::T: return f.T;
             case Scalar::Kind::S: return f.S;
-            case Scalar::Kind::L: return f.L;
-            default: return f.past;
+            default: return f.L;
             }
         };
         llvm::Function* count_fn = kernel("gpt2c_k_" + call.kernel + "_tasks");

@@ -52,11 +52,14 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
     auto op = [&](int i) { return n.operands[i]; };
     auto dim = [&](int operand, int d) { return Scalar::of(m.nodes[op(operand)].type.dims[d]); };
     auto I = Scalar::integer;
-    const Scalar T{Scalar::Kind::T}, S{Scalar::Kind::S}, L{Scalar::Kind::L}, past{Scalar::Kind::Past};
+    const Scalar T{Scalar::Kind::T}, S{Scalar::Kind::S}, L{Scalar::Kind::L};
     const int64_t C = m.int_attr("n_embd");
+    const Scalar n_layer = I(m.int_attr("n_layer"));
+    // The layer of the KV cache operand i (a kv_append).
+    auto layer_of = [&](int i) { return I(m.nodes[op(i)].int_attr("layer")); };
 
     switch (n.kind) {
-    case OpKind::Embed: return {"embed", {op(0), op(1), op(2), index}, {T, dim(1, 1), past}};
+    case OpKind::Embed: return {"embed", {op(0), op(1), op(2), op(3), index}, {T, dim(2, 1)}};
     case OpKind::LayerNorm:
         return {"layer_norm", {op(0), op(1), op(2), index}, {dim(0, 0), dim(0, 1), I(1), Scalar::real(n.float_attr("eps"))}};
     case OpKind::Normalize:
@@ -94,14 +97,19 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
     }
     case OpKind::Softmax: return {"softmax", {op(0), index}, three_dims(n.type)};
     case OpKind::KvAppend:
-        return {"kv_append", {op(0), index}, {T, I(C), I(n.str_attr("part") == "v" ? 1 : 0), past}};
-    case OpKind::AttnScores: return {"attn_scores", {op(0), op(1), index}, {T, S, I(C), I(n.int_attr("n_head"))}};
-    case OpKind::CausalMask: return {"causal_mask", {op(0), index}, {dim(0, 0), T, S, past}};
-    case OpKind::AttnValues: return {"attn_values", {op(0), op(1), index}, {T, S, I(C), I(n.int_attr("n_head"))}};
+        return {"kv_append", {op(0), op(1), op(2), index},
+                {T, S, I(C), I(n.str_attr("part") == "v" ? 1 : 0), I(n.int_attr("layer")), n_layer}};
+    case OpKind::AttnScores:
+        return {"attn_scores", {op(0), op(1), op(2), op(3), index},
+                {T, S, I(C), I(n.int_attr("n_head")), layer_of(1), n_layer}};
+    case OpKind::CausalMask: return {"causal_mask", {op(0), op(1), index}, {dim(0, 0), T, S}};
+    case OpKind::AttnValues:
+        return {"attn_values", {op(0), op(1), op(2), op(3), index},
+                {T, S, I(C), I(n.int_attr("n_head")), layer_of(1), n_layer}};
     case OpKind::Attention:
-        return {"attention", {op(0), op(1), op(2), index},
-                {T, S, I(C), I(n.int_attr("n_head")), past, Scalar::real(n.float_attr("scale"))}};
-    case OpKind::TakeLast: return {"take_last", {op(0), index}, {T, L, dim(0, 1)}};
+        return {"attention", {op(0), op(1), op(2), op(3), op(4), index},
+                {T, S, I(C), I(n.int_attr("n_head")), Scalar::real(n.float_attr("scale")), layer_of(1), n_layer}};
+    case OpKind::GatherRows: return {"gather_rows", {op(0), op(1), index}, {T, L, dim(0, 1)}};
     case OpKind::ToBf16: return {"to_bf16", {op(0), index}, {dim(0, 0), dim(0, 1), Scalar::of(n.type.dims[1])}};
     case OpKind::FoldLnWeight: {
         std::string layout = n.str_attr("w_layout");

@@ -12,7 +12,7 @@
 namespace gpt2c::backend {
 
 struct Scalar {
-    enum class Kind { Int, Float, T, S, L, Past };
+    enum class Kind { Int, Float, T, S, L };
     Kind kind = Kind::Int;
     int64_t i = 0;
     double f = 0.0;

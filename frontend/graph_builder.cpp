@@ -21,12 +21,16 @@ public:
 
     void build() {
         const int64_t C = c_.n_embd;
+        // Row i of a call: token tokens[i] at position positions[i] of the sequence in slot slots[i].
         int tokens = m_.add(OpKind::Input, "tokens", TensorType{ir::ElemType::I32, {Dim::t()}}, {});
+        positions_ = m_.add(OpKind::Input, "positions", TensorType{ir::ElemType::I32, {Dim::t()}}, {});
+        slots_ = m_.add(OpKind::Input, "slots", TensorType{ir::ElemType::I32, {Dim::t()}}, {});
+        int logit_rows = m_.add(OpKind::Input, "logit_rows", TensorType{ir::ElemType::I32, {Dim::l()}}, {});
         int wte = weight("wte.weight", {c_.vocab_size, C});
         int wpe = weight("wpe.weight", {c_.n_positions, C});
-        int x = m_.add(OpKind::Embed, "embed", f32({Dim::t(), Dim::c(C)}), {tokens, wte, wpe});
+        int x = m_.add(OpKind::Embed, "embed", f32({Dim::t(), Dim::c(C)}), {tokens, positions_, wte, wpe});
         for (int64_t layer = 0; layer < c_.n_layer; ++layer) x = block(layer, x);
-        int last = m_.add(OpKind::TakeLast, "last", f32({Dim::l(), Dim::c(C)}), {x});
+        int last = m_.add(OpKind::GatherRows, "last", f32({Dim::l(), Dim::c(C)}), {x, logit_rows});
         int ln_f = layer_norm("ln_f", "ln_f", last);
         int lm_head = c_.tie_word_embeddings ? wte : weight("lm_head.weight", {c_.vocab_size, C});
         m_.result = m_.add(OpKind::Linear, "logits", f32({Dim::l(), Dim::c(c_.vocab_size)}), {ln_f, lm_head},
@@ -36,6 +40,7 @@ public:
 private:
     const ModelConfig& c_;
     ir::Module& m_;
+    int positions_ = -1, slots_ = -1;  // the inputs every attention op reads
 
     int weight(const std::string& tensor, std::vector<int64_t> shape) {
         std::vector<Dim> dims;
@@ -74,17 +79,19 @@ private:
 
         int ln_1 = layer_norm(h + "ln_1", w + "ln_1", x);
         int qkv = projection(h + "qkv", w + "attn.c_attn", ln_1, C, 3 * C);
-        int keys = m_.add(OpKind::KvAppend, h + "keys", f32({Dim::s(), Dim::c(C)}), {qkv},
+        int keys = m_.add(OpKind::KvAppend, h + "keys", f32({Dim::s(), Dim::c(C)}), {qkv, positions_, slots_},
                           {{"layer", layer}, {"part", std::string("k")}});
-        int values = m_.add(OpKind::KvAppend, h + "values", f32({Dim::s(), Dim::c(C)}), {qkv},
+        int values = m_.add(OpKind::KvAppend, h + "values", f32({Dim::s(), Dim::c(C)}), {qkv, positions_, slots_},
                             {{"layer", layer}, {"part", std::string("v")}});
-        int scores = m_.add(OpKind::AttnScores, h + "scores", scores_type, {qkv, keys}, {{"n_head", c_.n_head}});
+        int scores = m_.add(OpKind::AttnScores, h + "scores", scores_type, {qkv, keys, positions_, slots_},
+                            {{"n_head", c_.n_head}});
         double scale = attention_scale(layer);
         if (scale != 1.0)
             scores = m_.add(OpKind::Scale, h + "scaled", scores_type, {scores}, {{"factor", scale}});
-        int masked = m_.add(OpKind::CausalMask, h + "masked", scores_type, {scores});
+        int masked = m_.add(OpKind::CausalMask, h + "masked", scores_type, {scores, positions_});
         int probs = m_.add(OpKind::Softmax, h + "probs", scores_type, {masked});
-        int attn = m_.add(OpKind::AttnValues, h + "attn", rows_c, {probs, values}, {{"n_head", c_.n_head}});
+        int attn = m_.add(OpKind::AttnValues, h + "attn", rows_c, {probs, values, positions_, slots_},
+                          {{"n_head", c_.n_head}});
         int attn_out = projection(h + "attn_proj", w + "attn.c_proj", attn, C, C);
         int res_1 = m_.add(OpKind::Add, h + "res_1", rows_c, {x, attn_out});
 

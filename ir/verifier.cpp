@@ -54,6 +54,15 @@ struct Checker {
         return node.int_attr("n_head");
     }
 
+    // Operand i is a layer's KV cache (a kv_append), C = width wide: [S, C] per slot.
+    void kv_cache(int i, int64_t width) const {
+        if (m.nodes[node.operands[i]].kind != OpKind::KvAppend)
+            error(fmt::format("operand {} (%{}) must be a kv_append (a layer's KV cache)", i, operand_name(i)));
+        rank(i, 2);
+        same_dim(i, 0, Dim::s());
+        same_dim(i, 1, Dim::c(width));
+    }
+
     // [rows, 3C] qkv operand; returns C.
     int64_t qkv_width(int i) const {
         rank(i, 2);
@@ -72,6 +81,13 @@ TensorType f32(std::vector<Dim> dims) { return TensorType{ElemType::F32, std::mo
 
 bool operand_is_not(const Module& m, const Node& node, int i, OpKind kind) {
     return m.nodes[node.operands[i]].kind != kind;
+}
+
+// Operand i must be the call's input `name` (tokens, positions, slots, logit_rows).
+void require_input(const Checker& c, int i, const char* name) {
+    const Node& input = c.m.nodes[c.node.operands[i]];
+    if (input.kind != OpKind::Input || input.name != name)
+        c.error(fmt::format("operand {} (%{}) must be the input %{}", i, input.name, name));
 }
 
 }  // namespace
@@ -156,7 +172,14 @@ TensorType infer_type(const Module& m, int index) {
         if (op < 0 || op >= index) c.error("operand defined after its use");
 
     switch (node.kind) {
-    case OpKind::Input: return TensorType{ElemType::I32, {Dim::t()}};
+    case OpKind::Input: {
+        // Row i of a call is token tokens[i] at position positions[i] of the sequence in
+        // slot slots[i]; logit_rows lists the rows whose logits the call returns.
+        if (node.name == "tokens" || node.name == "positions" || node.name == "slots")
+            return TensorType{ElemType::I32, {Dim::t()}};
+        if (node.name == "logit_rows") return TensorType{ElemType::I32, {Dim::l()}};
+        c.error("an input is named %tokens, %positions, %slots or %logit_rows");
+    }
     case OpKind::Weight: {
         if (!node.has_attr("tensor")) c.error("missing attribute 'tensor'");
         for (Dim d : node.type.dims)
@@ -165,13 +188,14 @@ TensorType infer_type(const Module& m, int index) {
         return node.type;
     }
     case OpKind::Embed: {
-        if (operand_is_not(m, node, 0, OpKind::Input)) c.error("operand 0 must be the token input");
-        c.rank(1, 2);
+        require_input(c, 0, "tokens");
+        require_input(c, 1, "positions");
         c.rank(2, 2);
-        c.constant(1);
+        c.rank(3, 2);
         c.constant(2);
-        c.same_dim(2, 1, c.operand(1).dims[1]);
-        return f32({Dim::t(), c.operand(1).dims[1]});
+        c.constant(3);
+        c.same_dim(3, 1, c.operand(2).dims[1]);
+        return f32({Dim::t(), c.operand(2).dims[1]});
     }
     case OpKind::LayerNorm:
     case OpKind::Normalize: {
@@ -224,6 +248,8 @@ TensorType infer_type(const Module& m, int index) {
     case OpKind::KvAppend: {
         int64_t width = c.qkv_width(0);
         c.same_dim(0, 0, Dim::t());
+        require_input(c, 1, "positions");
+        require_input(c, 2, "slots");
         int64_t layer = node.int_attr("layer");
         if (layer < 0 || layer >= m.int_attr("n_layer")) c.error(fmt::format("layer {} out of range", layer));
         std::string part = node.str_attr("part");
@@ -232,9 +258,9 @@ TensorType infer_type(const Module& m, int index) {
     }
     case OpKind::AttnScores: {
         int64_t width = c.qkv_width(0);
-        c.rank(1, 2);
-        c.same_dim(1, 0, Dim::s());
-        c.same_dim(1, 1, Dim::c(width));
+        c.kv_cache(1, width);
+        require_input(c, 2, "positions");
+        require_input(c, 3, "slots");
         int64_t h = c.n_head();
         if (width % h) c.error("n_head must divide the width");
         return f32({Dim::c(h), c.operand(0).dims[0], Dim::s()});
@@ -247,12 +273,14 @@ TensorType infer_type(const Module& m, int index) {
     case OpKind::Softmax: {
         c.rank(0, 3);
         c.same_dim(0, 2, Dim::s());
+        if (node.kind == OpKind::CausalMask) require_input(c, 1, "positions");
         return c.operand(0);
     }
     case OpKind::AttnValues: {
         c.rank(0, 3);
-        c.rank(1, 2);
-        c.same_dim(1, 0, Dim::s());
+        c.kv_cache(1, c.operand(1).dims.size() == 2 && c.operand(1).dims[1].is_const() ? c.operand(1).dims[1].value : 0);
+        require_input(c, 2, "positions");
+        require_input(c, 3, "slots");
         int64_t h = c.n_head();
         c.same_dim(0, 0, Dim::c(h));
         c.same_dim(0, 2, Dim::s());
@@ -260,19 +288,18 @@ TensorType infer_type(const Module& m, int index) {
     }
     case OpKind::Attention: {
         int64_t width = c.qkv_width(0);
-        for (int i = 1; i <= 2; ++i) {
-            c.rank(i, 2);
-            c.same_dim(i, 0, Dim::s());
-            c.same_dim(i, 1, Dim::c(width));
-        }
+        for (int i = 1; i <= 2; ++i) c.kv_cache(i, width);
+        require_input(c, 3, "positions");
+        require_input(c, 4, "slots");
         int64_t h = c.n_head();
         if (width % h) c.error("n_head must divide the width");
         if (!node.has_attr("scale")) c.error("missing attribute 'scale'");
         return f32({c.operand(0).dims[0], Dim::c(width)});
     }
-    case OpKind::TakeLast: {
+    case OpKind::GatherRows: {
         c.rank(0, 2);
         c.same_dim(0, 0, Dim::t());
+        require_input(c, 1, "logit_rows");
         return f32({Dim::l(), c.operand(0).dims[1]});
     }
     case OpKind::ToBf16: {

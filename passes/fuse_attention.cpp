@@ -35,7 +35,7 @@ void erase_nodes(ir::Module& m, const std::vector<bool>& drop) {
 
 struct Match {
     std::vector<int> chain;  // the intermediates the fused node replaces
-    int qkv = -1, keys = -1, values = -1;
+    int qkv = -1, keys = -1, values = -1, positions = -1, slots = -1;
     double scale = 1.0;
 };
 
@@ -69,6 +69,12 @@ bool match_chain(const ir::Module& m, const std::vector<int>& uses, int v, Match
     if (k.str_attr("part") != "k" || val.str_attr("part") != "v") return false;
     if (k.int_attr("layer") != val.int_attr("layer")) return false;
     if (k.operands[0] != out.qkv || val.operands[0] != out.qkv) return false;
+    // Every op of the chain reads the same rows: the same positions and slots.
+    out.positions = s.operands[2];
+    out.slots = s.operands[3];
+    if (m.nodes[masked].operands[1] != out.positions || values_node.operands[2] != out.positions ||
+        values_node.operands[3] != out.slots)
+        return false;
     return s.int_attr("n_head") == values_node.int_attr("n_head");
 }
 
@@ -84,7 +90,7 @@ void run_fuse_attention(ir::Module& module, const PassContext&) {
         ir::Node& node = module.nodes[i];
         int64_t n_head = node.int_attr("n_head");
         node.kind = ir::OpKind::Attention;
-        node.operands = {match.qkv, match.keys, match.values};
+        node.operands = {match.qkv, match.keys, match.values, match.positions, match.slots};
         node.attrs = {{"n_head", n_head}, {"scale", match.scale}};
         for (int c : match.chain) dead[c] = true;
         any = true;

@@ -2,7 +2,8 @@
 //
 // Large buffers (the arena, the KV cache, prepared weights) come straight
 // from mmap: the kernel hands out zero pages lazily, so nothing is touched
-// (and nothing counts towards RSS) until it is first written.
+// (and nothing counts towards RSS) until it is first written, unless the
+// buffer asks for its pages up front (populate).
 #pragma once
 
 #include "support/error.h"
@@ -20,11 +21,14 @@ template <typename T>
 class AlignedBuffer {
 public:
     AlignedBuffer() = default;
-    explicit AlignedBuffer(size_t count) : count_(count) {
+    // populate: map every page now (MAP_POPULATE), so the first writes do not each take a page
+    // fault: for buffers whose first use is latency-critical (a context's KV cache and arena).
+    explicit AlignedBuffer(size_t count, bool populate = false) : count_(count) {
         if (count == 0) return;
         if (count > (SIZE_MAX - 4096) / sizeof(T)) fail("allocation of {} elements is too large", count);
         bytes_ = (count * sizeof(T) + 4095) / 4096 * 4096;
-        void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        const int flags = MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0);
+        void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, flags, -1, 0);
         if (p == MAP_FAILED) fail("out of memory allocating {} bytes", bytes_);
         data_ = static_cast<T*>(p);
     }

@@ -12,6 +12,8 @@
 #include <gpt2c/runtime.h>
 #pragma GCC visibility pop
 
+#include "runtime/c_api_internal.h"
+#include "runtime/c_api_model.h"
 #include "runtime/generator.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
@@ -34,27 +36,12 @@
 #include <system_error>
 #include <vector>
 
-struct gpt2c_model {
-    std::shared_ptr<gpt2c::Model> model;
-    gpt2c::Tokenizer tokenizer;
-    gpt2c_sampling defaults{};
-    int32_t eos_token_id = -1;  // -1: never stop early
-    int32_t bos_token_id = -1;  // what an empty prompt starts from; -1: none
 
-    // gpt2c_generate calls on one model are serialized: they share the model's
-    // thread pool and this session (its KV cache is allocated once).
-    std::mutex generate_mutex;
-    std::unique_ptr<gpt2c::Session> session;
-
-    gpt2c_model(std::shared_ptr<gpt2c::Model> m, gpt2c::Tokenizer t) : model(std::move(m)), tokenizer(std::move(t)) {}
-};
+namespace gpt2c::c_api {
 
 namespace {
-
 thread_local std::string t_last_error;
-// The models whose gpt2c_generate is running on this thread (to refuse
-// re-entry from a callback instead of deadlocking).
-thread_local std::vector<const gpt2c_model*> t_generating;
+}  // namespace
 
 gpt2c_status set_error(gpt2c_status status, std::string message) {
     try {
@@ -65,38 +52,15 @@ gpt2c_status set_error(gpt2c_status status, std::string message) {
     return status;
 }
 
-// A failure whose code is decided by the step that raised it.
-struct StepError {
-    gpt2c_status status;
-    std::string message;
-};
+}  // namespace gpt2c::c_api
 
-// Runs `body` (returning gpt2c_status), turning every exception into a status.
-// gpt2c::Error maps to `error_status`; a gpt2c::Error about memory to OUT_OF_MEMORY.
-template <typename Body>
-gpt2c_status guarded(const char* function, gpt2c_status error_status, Body&& body) noexcept {
-    try {
-        return body();
-    } catch (const StepError& e) {
-        return set_error(e.status, e.message);
-    } catch (const gpt2c::Error& e) {
-        std::string_view what = e.what();
-        // AlignedBuffer reports a failed allocation as gpt2c::Error("out of memory ...").
-        if (what.find("out of memory") != std::string_view::npos)
-            return set_error(GPT2C_ERROR_OUT_OF_MEMORY, std::string(what));
-        return set_error(error_status, std::string(what));
-    } catch (const std::bad_alloc&) {
-        return set_error(GPT2C_ERROR_OUT_OF_MEMORY, std::string(function) + ": out of memory");
-    } catch (const std::exception& e) {
-        return set_error(GPT2C_ERROR_INTERNAL, std::string(function) + ": internal error: " + e.what());
-    } catch (...) {
-        return set_error(GPT2C_ERROR_INTERNAL, std::string(function) + ": internal error: unknown exception");
-    }
-}
+using namespace gpt2c::c_api;
 
-gpt2c_status null_argument(const char* function, const char* argument) {
-    return set_error(GPT2C_ERROR_INVALID_ARGUMENT, std::string(function) + ": " + argument + " is NULL");
-}
+namespace {
+
+// The models whose gpt2c_generate is running on this thread (to refuse
+// re-entry from a callback instead of deadlocking).
+thread_local std::vector<const gpt2c_model*> t_generating;
 
 [[noreturn]] void step_fail(gpt2c_status status, std::string message) { throw StepError{status, std::move(message)}; }
 
@@ -216,7 +180,7 @@ T* malloc_copy(const T* values, size_t count, size_t extra = 0) {
 
 extern "C" {
 
-const char* gpt2c_last_error(void) { return t_last_error.c_str(); }
+const char* gpt2c_last_error(void) { return gpt2c::c_api::t_last_error.c_str(); }
 
 gpt2c_status gpt2c_model_load(const char* library_path, const char* model_dir, int threads, gpt2c_model** out) {
     constexpr const char* fn = "gpt2c_model_load";

@@ -1,6 +1,7 @@
 // runtime/model.cpp - loading and preparing weights; running forward passes.
 #include "runtime/model.h"
 
+#include "runtime/context.h"
 #include "runtime/weight_loader.h"
 #include "support/error.h"
 
@@ -126,42 +127,34 @@ void Model::prepare_weights() {
         if (weights[i].used_by_forward) acquire_raw(i);
 }
 
-Session::Session(std::shared_ptr<Model> model)
-    : model_(std::move(model)),
-      kv_cache_(size_t(model_->library().kv_cache_floats())),
-      arena_(size_t(model_->library().arena_bytes())) {}
+Session::Session(std::shared_ptr<Model> model) : context_(std::make_unique<Context>(std::move(model), 1)) {}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
 
 void Session::forward(std::span<const int32_t> tokens, int64_t n_logits, float* logits) {
-    const ModelConfig& c = model_->config();
     const int64_t n = int64_t(tokens.size());
     if (n == 0) fail("forward: no tokens to run");
     if (n_logits < 1 || n_logits > n) fail("forward: n_logits must be in 1..{}, got {}", n, n_logits);
-    if (n_past_ + n > c.n_positions)
-        fail("context overflow: {} tokens already in the context plus {} new exceed n_positions = {}", n_past_, n,
-             c.n_positions);
+    const int64_t past = context_->length(0);
+    if (past + n > context_->context())
+        fail("context overflow: {} tokens already in the context plus {} new exceed n_positions = {}", past, n,
+             context_->context());
+    std::vector<BatchRow> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i)
-        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
-            fail("token id {} at position {} is out of range: the vocabulary has {} tokens (0..{})", tokens[i], i,
-                 c.vocab_size, c.vocab_size - 1);
-    gpt2c_forward_args args{};
-    args.raw_weights = model_->raw_weight_table();
-    args.prepared = model_->prepared_table();
-    args.kv_cache = kv_cache_.data();
-    args.arena = arena_.data();
-    args.tokens = tokens.data();
-    args.n_tokens = n;
-    args.n_past = n_past_;
-    args.n_logits = n_logits;
-    args.logits = logits;
-    args.host = model_->pool().host();
-    model_->library().entry().forward(&args);
-    n_past_ += n;
+        rows[size_t(i)] = BatchRow{tokens[size_t(i)], 0, int32_t(past + i), i >= n - n_logits};
+    context_->step(rows, logits);
 }
 
 std::vector<float> Session::next_logits(std::span<const int32_t> tokens) {
-    std::vector<float> logits(size_t(model_->config().vocab_size));
+    std::vector<float> logits(size_t(model().config().vocab_size));
     forward(tokens, 1, logits.data());
     return logits;
 }
+
+int64_t Session::n_past() const { return context_->length(0); }
+int64_t Session::capacity() const { return context_->context(); }
+void Session::reset() { context_->clear(0); }
+const Model& Session::model() const { return context_->model(); }
 
 }  // namespace gpt2c

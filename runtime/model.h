@@ -1,9 +1,9 @@
 // runtime/model.h - a compiled library with its weights prepared, and sessions that run it.
 //
 // Model owns what sessions share: the library, the prepared weights and the
-// thread pool. Session owns one sequence's state: the KV cache, the
-// activation arena and the number of tokens already seen. Prefill is one
-// forward() over many tokens; decode is forward() over one token at a time.
+// thread pool. A Context (runtime/context.h) owns the KV cache of several
+// sequences and runs them in batched steps; a Session is one sequence: prefill
+// is one forward() over many tokens, decode is forward() over one token at a time.
 #pragma once
 
 #include "runtime/aligned_buffer.h"
@@ -49,9 +49,15 @@ private:
     double load_seconds_ = 0;
 };
 
+class Context;
+
+// One sequence: a Context with one slot of the full context (runtime/context.h).
 class Session {
 public:
     explicit Session(std::shared_ptr<Model> model);
+    ~Session();
+    Session(Session&&) noexcept;
+    Session& operator=(Session&&) noexcept;
 
     // Runs `tokens` after the n_past() already seen and writes the logits of
     // the last n_logits of them to `logits` ([n_logits, vocab_size]).
@@ -62,16 +68,13 @@ public:
     // Convenience: logits of the last token only.
     std::vector<float> next_logits(std::span<const int32_t> tokens);
 
-    int64_t n_past() const { return n_past_; }
-    int64_t capacity() const { return model_->config().n_positions; }
-    void reset() { n_past_ = 0; }
-    const Model& model() const { return *model_; }
+    int64_t n_past() const;
+    int64_t capacity() const;
+    void reset();
+    const Model& model() const;
 
 private:
-    std::shared_ptr<Model> model_;
-    AlignedBuffer<float> kv_cache_;
-    AlignedBuffer<std::byte> arena_;
-    int64_t n_past_ = 0;
+    std::unique_ptr<Context> context_;
 };
 
 }  // namespace gpt2c

@@ -1,5 +1,9 @@
 // tools/cmd_bench.cpp - `gpt2c bench`: prefill and decode speed, load time and memory of a compiled model.
+#include "runtime/context.h"
+#include "runtime/generator.h"
 #include "runtime/model.h"
+#include "runtime/sampler.h"
+#include "runtime/tokenizer.h"
 #include "support/error.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -48,6 +52,84 @@ double recorded_compile_seconds(const std::string& lib) {
     }
 }
 
+struct GenerateLoopTiming {
+    bool measured = false;
+    double decode_ms_per_token = 0;
+};
+
+// Decode through runtime/generator's loop, as `run` does (greedy sampling, text streaming), when the
+// model directory has the tokenizer files: per decode step, median over fresh sessions.
+GenerateLoopTiming time_generate_loop(const std::shared_ptr<Model>& model, const std::string& model_path,
+                                      const std::vector<int32_t>& prompt, int64_t gen, int repeats) {
+    GenerateLoopTiming out;
+    if (gen < 2) return out;
+    std::filesystem::path dir = std::filesystem::is_regular_file(model_path)
+                                    ? std::filesystem::path(model_path).parent_path()
+                                    : std::filesystem::path(model_path);
+    if (!std::filesystem::exists(dir / "vocab.json") || !std::filesystem::exists(dir / "merges.txt")) return out;
+    Tokenizer tokenizer = Tokenizer::load(dir.string());
+    std::vector<double> per_token;
+    for (int r = 0; r < repeats; ++r) {
+        Session session(model);
+        SamplingOptions greedy;
+        greedy.greedy = true;
+        Sampler sampler(greedy);
+        GenerationStats stats = generate(session, tokenizer, prompt, gen, sampler, -1, nullptr);
+        // generated_tokens - 1 decode steps (the first token comes from the prefill's logits).
+        if (stats.generated_tokens > 1) per_token.push_back(stats.decode_seconds * 1e3 / double(stats.generated_tokens - 1));
+    }
+    if (per_token.empty()) return out;
+    out.measured = true;
+    out.decode_ms_per_token = median(per_token);
+    return out;
+}
+
+struct BatchTiming {
+    double decode_ms_per_step = 0;
+    double decode_tok_s = 0;
+};
+
+// `batch` sequences with random prompts of prompt_tokens, prefilled together, then `gen` steps that
+// decode one token of every sequence: median step time, and all generated tokens / decode time.
+BatchTiming time_batched_decode(const std::shared_ptr<Model>& model, int batch, int64_t prompt_tokens, int64_t gen,
+                                int repeats) {
+    const ModelConfig& config = model->config();
+    std::mt19937 rng(2);
+    std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(batch), std::vector<int32_t>(static_cast<size_t>(prompt_tokens)));
+    for (auto& p : prompts)
+        for (int32_t& t : p) t = int32_t(rng() % uint32_t(config.vocab_size));
+    Context context(model, batch, prompt_tokens + gen);
+    std::vector<double> step_ms, rates;
+    std::vector<float> logits(size_t(batch) * size_t(config.vocab_size));
+    for (int r = 0; r < repeats; ++r) {
+        for (int k = 0; k < batch; ++k) context.clear(k);
+        std::vector<BatchRow> rows;
+        for (int k = 0; k < batch; ++k)  // prefill in steps of at most n_positions rows
+            for (int64_t i = 0; i < prompt_tokens; ++i) {
+                rows.push_back({prompts[size_t(k)][size_t(i)], k, int32_t(i), i + 1 == prompt_tokens});
+                if (int64_t(rows.size()) == config.n_positions) {
+                    context.step(rows, logits.data());
+                    rows.clear();
+                }
+            }
+        if (!rows.empty()) context.step(rows, logits.data());
+        auto decode_start = Clock::now();
+        for (int64_t i = 0; i < gen; ++i) {
+            rows.clear();
+            for (int k = 0; k < batch; ++k)
+                rows.push_back({int32_t((i * 31 + k) % config.vocab_size), k, int32_t(prompt_tokens + i), true});
+            auto step = Clock::now();
+            context.step(rows, logits.data());
+            step_ms.push_back(seconds_since(step) * 1e3);
+        }
+        rates.push_back(double(batch) * double(gen) / seconds_since(decode_start));
+    }
+    BatchTiming out;
+    if (!step_ms.empty()) out.decode_ms_per_step = median(step_ms);
+    if (!rates.empty()) out.decode_tok_s = median(rates);
+    return out;
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -58,11 +140,14 @@ int cmd_bench(int argc, char** argv) {
                {"--gen", true, "tokens decoded one at a time after the prompt (default 128)"},
                {"--threads", true, "worker threads (default: one per hardware thread)"},
                {"--repeats", true, "repetitions; medians are reported (default 5)"},
+               {"--batch", true,
+                "also decode this many sequences together, one row each per step, after their prompts (default 1: "
+                "no batched measurement)"},
                {"--json", false, "print one JSON object on stdout"}},
               argc, argv, 2);
     if (args.help()) {
         std::cout << "usage: " << program_name()
-                  << " bench --lib LIB.so --model DIR [--prompt-tokens 128] [--gen 128] [--threads N] [--json]\n\n"
+                  << " bench --lib LIB.so --model DIR [--prompt-tokens 128] [--gen 128] [--threads N] [--batch B] [--json]\n\n"
                   << args.usage();
         return 0;
     }
@@ -71,6 +156,7 @@ int cmd_bench(int argc, char** argv) {
     const int64_t prompt_tokens = args.get_int("--prompt-tokens", 128, 1, 1 << 20);
     const int64_t gen = args.get_int("--gen", 128, 0, 1 << 20);
     const int repeats = int(args.get_int("--repeats", 5, 1, 1000));
+    const int batch = int(args.get_int("--batch", 1, 1, 4096));
 
     auto model = Model::load(lib, args.require("--model"), threads);
     const ModelConfig& config = model->config();
@@ -82,6 +168,17 @@ int cmd_bench(int argc, char** argv) {
     std::vector<int32_t> prompt(static_cast<size_t>(prompt_tokens));
     for (int32_t& t : prompt) t = int32_t(rng() % uint32_t(config.vocab_size));
     std::vector<float> logits(size_t(prompt_tokens * config.vocab_size));
+    // First, the path a user takes: a fresh session's first prefill (logits of the last position only),
+    // the first of them the first call after loading.
+    std::vector<double> ttft_ms, session_ms;
+    for (int r = 0; r < repeats; ++r) {
+        auto created = Clock::now();
+        Session fresh(model);
+        session_ms.push_back(seconds_since(created) * 1e3);
+        auto start = Clock::now();
+        fresh.forward(prompt, 1, logits.data());
+        ttft_ms.push_back(seconds_since(start) * 1e3);
+    }
     std::vector<double> prefill_rates, decode_ms;
     Session session(model);  // one session, reset per repeat, as an application would reuse it
     for (int r = 0; r < repeats; ++r) {
@@ -100,6 +197,8 @@ int cmd_bench(int argc, char** argv) {
         }
         if (!steps.empty()) decode_ms.push_back(median(steps));
     }
+    const GenerateLoopTiming loop = time_generate_loop(model, args.require("--model"), prompt, gen, repeats);
+    const BatchTiming batched = batch > 1 ? time_batched_decode(model, batch, prompt_tokens, gen, repeats) : BatchTiming{};
     auto [pmin, pmax] = std::minmax_element(prefill_rates.begin(), prefill_rates.end());
     nlohmann::json result = {
         {"library", lib},
@@ -118,6 +217,15 @@ int cmd_bench(int argc, char** argv) {
         result["decode_ms_per_token"] = median(decode_ms);
         result["decode_ms_spread"] = {*dmin, *dmax};
     }
+    result["ttft_ms"] = median(ttft_ms);
+    result["ttft_first_ms"] = ttft_ms.front();
+    result["session_create_ms"] = median(session_ms);
+    if (loop.measured) result["generate_decode_ms_per_token"] = loop.decode_ms_per_token;
+    if (batch > 1) {
+        result["batch"] = batch;
+        result["decode_tok_s"] = batched.decode_tok_s;
+        result["decode_ms_per_step"] = batched.decode_ms_per_step;
+    }
     if (double c = recorded_compile_seconds(lib); c >= 0) result["compile_s"] = c;
     if (args.has("--json")) {
         std::cout << result.dump() << "\n";
@@ -131,6 +239,15 @@ int cmd_bench(int argc, char** argv) {
         std::cout << fmt::format("decode       {:.2f} ms/token median ({:.2f} .. {:.2f}), {} tokens after the prompt\n",
                                  result["decode_ms_per_token"].get<double>(), result["decode_ms_spread"][0].get<double>(),
                                  result["decode_ms_spread"][1].get<double>(), gen);
+    std::cout << fmt::format("first token  {:.1f} ms median of {} fresh sessions (the first after loading: {:.1f} ms), "
+                             "{} tokens, last-position logits; creating the session: {:.1f} ms\n",
+                             median(ttft_ms), repeats, ttft_ms.front(), prompt_tokens, median(session_ms));
+    if (loop.measured)
+        std::cout << fmt::format("decode       {:.2f} ms/token through the generate loop `run` uses (greedy sampling)\n",
+                                 loop.decode_ms_per_token);
+    if (batch > 1)
+        std::cout << fmt::format("batch        {} sequences decoding together: {:.2f} ms/step median, {:.1f} tok/s in all\n",
+                                 batch, batched.decode_ms_per_step, batched.decode_tok_s);
     if (result.contains("compile_s")) std::cout << fmt::format("compile      {:.2f} s\n", result["compile_s"].get<double>());
     std::cout << fmt::format("load         {:.3f} s (mmap, convert, prepare)\n", model->load_seconds());
     std::cout << fmt::format("peak RSS     {:.0f} MB\n", peak_rss_mb());

@@ -1,4 +1,6 @@
 // tools/cmd_run_model.cpp - `gpt2c logits` and `gpt2c generate`: run a compiled library on token ids.
+#include "runtime/batch_generate.h"
+#include "runtime/context.h"
 #include "runtime/model.h"
 #include "support/error.h"
 #include "support/npy.h"
@@ -26,8 +28,6 @@ std::shared_ptr<Model> load_model(const Args& args) {
     int threads = int(args.get_int("--threads", 0, 0, 1024));
     return Model::load(args.require("--lib"), args.require("--model"), threads);
 }
-
-int32_t argmax(const float* logits, int64_t n) { return int32_t(std::max_element(logits, logits + n) - logits); }
 
 }  // namespace
 
@@ -59,31 +59,38 @@ int cmd_logits(int argc, char** argv) {
 
 int cmd_generate(int argc, char** argv) {
     auto specs = model_specs();
+    specs[2].help = "comma-separated token ids of a prompt; repeat it to continue several prompts together";
     specs.push_back({"-n", true, "number of new tokens"});
     specs.push_back({"--greedy", false, "pick the most likely token at every step"});
     Args args("generate", specs, argc, argv, 2);
     if (args.help()) {
         std::cout << "usage: " << program_name()
-                  << " generate --lib LIB.so --model DIR --tokens 1,2,3 -n N --greedy\n\n" << args.usage();
+                  << " generate --lib LIB.so --model DIR --tokens 1,2,3 [--tokens 4,5 ...] -n N --greedy\n"
+                     "Prints one line of new ids per prompt, in the order given. Several prompts run together in\n"
+                     "batched steps (each weight read once per step for all of them), with the ids each gets alone.\n\n"
+                  << args.usage();
         return 0;
     }
-    std::vector<int32_t> tokens = parse_token_list(args.require("--tokens"), "--tokens");
+    std::vector<std::vector<int32_t>> prompts;
+    for (const std::string& list : args.all("--tokens")) prompts.push_back(parse_token_list(list, "--tokens"));
+    if (prompts.empty()) args.require("--tokens");
     int64_t n = args.get_int("-n", 16, 0, 1 << 20);
     if (!args.has("--greedy"))
         fail("{0} generate: only --greedy decoding is available here (use {0} run to sample)", program_name());
     auto model = load_model(args);
-    Session session(model);
-    if (int64_t(tokens.size()) + n > session.capacity())
+    size_t longest = 0;
+    for (const auto& p : prompts) longest = std::max(longest, p.size());
+    if (int64_t(longest) + n > model->config().n_positions)
         fail("{} generate: {} prompt tokens plus {} new ones exceed the context of {} positions", program_name(),
-             tokens.size(), n, session.capacity());
-    std::vector<float> logits = session.next_logits(tokens);
-    std::string line;
-    for (int64_t i = 0; i < n; ++i) {
-        int32_t next = argmax(logits.data(), int64_t(logits.size()));
-        line += (i ? " " : "") + std::to_string(next);
-        if (i + 1 < n) logits = session.next_logits({&next, 1});
+             longest, n, model->config().n_positions);
+    if (prompts.size() > 4096) fail("{} generate: at most 4096 prompts at once, got {}", program_name(), prompts.size());
+    // Each slot reserves only what its sequence needs.
+    Context context(model, int(prompts.size()), std::max<int64_t>(1, int64_t(longest) + n));
+    for (const std::vector<int32_t>& ids : generate_greedy_batch(context, prompts, n)) {
+        std::string line;
+        for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
+        std::cout << line << "\n";
     }
-    std::cout << line << "\n";
     return 0;
 }
 

@@ -1,61 +1,74 @@
 // backend/kernels/attention.cpp - the KV cache and causal multi-head attention, unfused and fused.
 //
 // qkv rows hold [q | k | v], each C = H * D wide, head h in columns h*D..h*D+D.
-// The layer's cache holds keys then values, each [n_positions, C]; rows
-// 0..S-1 are in use after this call's append.
+// Row t of a call belongs to the sequence in slot slots[t], at position
+// positions[t]. The cache holds the slots one after another, each
+// [n_layer][k|v][S][C] (kv_part, kernel_abi.h); kv_append stores row t at its
+// position of its slot, and row t then attends to its slot's positions
+// 0..positions[t]. Nothing reads a position beyond that, so a slot's unused rows
+// may hold anything.
 #include "activation_math.h"
 #include "vectors.h"
 
 #include <math.h>
 
-// p: qkv [T,3C], cache part [n_positions, C]. Writes rows past..past+T-1.
-GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t C, int64_t part, int64_t past) {
+// p: qkv [T,3C], positions [T], slots [T], cache (all slots). One task per row.
+GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t part,
+                                             int64_t layer, int64_t n_layer) {
     return T;
 }
-GPT2C_KERNEL void gpt2c_k_kv_append(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t C,
-                                    int64_t part, int64_t past) {
+GPT2C_KERNEL void gpt2c_k_kv_append(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                    int64_t part, int64_t layer, int64_t n_layer) {
     const float* qkv = (const float*)a->p[0];
-    float* cache = (float*)a->p[1];
+    const int32_t* positions = (const int32_t*)a->p[1];
+    const int32_t* slots = (const int32_t*)a->p[2];
+    float* cache = (float*)a->p[3];
     for (int64_t t = begin; t < end; ++t) {
         const float* src = qkv + t * 3 * C + (1 + part) * C;
-        float* dst = cache + (past + t) * C;
+        float* dst = kv_part(cache, slots[t], layer, part, n_layer, S, C) + (int64_t)positions[t] * C;
         for (int64_t c = 0; c < C; ++c) dst[c] = src[c];
     }
 }
 
-// p: qkv [T,3C], keys [S,C], out [H,T,S]. One task per (head, row).
-GPT2C_KERNEL int64_t gpt2c_k_attn_scores_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H) {
+// p: qkv [T,3C], cache, positions [T], slots [T], out [H,T,S]: the scores of row t
+// against its slot's keys 0..positions[t]; the rest of the row is 0 (masked later).
+// One task per (head, row).
+GPT2C_KERNEL int64_t gpt2c_k_attn_scores_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
+                                               int64_t layer, int64_t n_layer) {
     return H * T;
 }
 GPT2C_KERNEL void gpt2c_k_attn_scores(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                      int64_t H) {
+                                      int64_t H, int64_t layer, int64_t n_layer) {
     const float* qkv = (const float*)a->p[0];
-    const float* keys = (const float*)a->p[1];
-    float* out = (float*)a->p[2];
+    float* cache = (float*)a->p[1];
+    const int32_t* positions = (const int32_t*)a->p[2];
+    const int32_t* slots = (const int32_t*)a->p[3];
+    float* out = (float*)a->p[4];
     const int64_t D = C / H;
     for (int64_t task = begin; task < end; ++task) {
         int64_t h = task / T, t = task % T;
         const float* q = qkv + t * 3 * C + h * D;
+        const float* keys = kv_part(cache, slots[t], layer, 0, n_layer, S, C);
         for (int64_t s = 0; s < S; ++s) {
-            const float* k = keys + s * C + h * D;
             float acc = 0.0f;
-            for (int64_t d = 0; d < D; ++d) acc += q[d] * k[d];
+            if (s <= positions[t]) {
+                const float* k = keys + s * C + h * D;
+                for (int64_t d = 0; d < D; ++d) acc += q[d] * k[d];
+            }
             out[(h * T + t) * S + s] = acc;
         }
     }
 }
 
-// p: x [H,T,S], out [H,T,S]: -inf above the causal diagonal (s > past + t).
-GPT2C_KERNEL int64_t gpt2c_k_causal_mask_tasks(const KernelArgs* a, int64_t H, int64_t T, int64_t S, int64_t past) {
-    return H * T;
-}
-GPT2C_KERNEL void gpt2c_k_causal_mask(const KernelArgs* a, int64_t begin, int64_t end, int64_t H, int64_t T, int64_t S,
-                                      int64_t past) {
+// p: x [H,T,S], positions [T], out [H,T,S]: -inf above the causal diagonal (s > positions[t]).
+GPT2C_KERNEL int64_t gpt2c_k_causal_mask_tasks(const KernelArgs* a, int64_t H, int64_t T, int64_t S) { return H * T; }
+GPT2C_KERNEL void gpt2c_k_causal_mask(const KernelArgs* a, int64_t begin, int64_t end, int64_t H, int64_t T, int64_t S) {
     const float* x = (const float*)a->p[0];
-    float* out = (float*)a->p[1];
+    const int32_t* positions = (const int32_t*)a->p[1];
+    float* out = (float*)a->p[2];
     for (int64_t row = begin; row < end; ++row) {
         int64_t t = row % T;
-        for (int64_t s = 0; s < S; ++s) out[row * S + s] = s > past + t ? -INFINITY : x[row * S + s];
+        for (int64_t s = 0; s < S; ++s) out[row * S + s] = s > positions[t] ? -INFINITY : x[row * S + s];
     }
 }
 
@@ -80,30 +93,38 @@ GPT2C_KERNEL void gpt2c_k_softmax(const KernelArgs* a, int64_t begin, int64_t en
     }
 }
 
-// p: probs [H,T,S], values [S,C], out [T,C]. One task per (row, head).
-GPT2C_KERNEL int64_t gpt2c_k_attn_values_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H) {
+// p: probs [H,T,S], cache, positions [T], slots [T], out [T,C]: row t's probabilities
+// times its slot's values 0..positions[t]. One task per (row, head).
+GPT2C_KERNEL int64_t gpt2c_k_attn_values_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
+                                               int64_t layer, int64_t n_layer) {
     return T * H;
 }
 GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                      int64_t H) {
+                                      int64_t H, int64_t layer, int64_t n_layer) {
     const float* probs = (const float*)a->p[0];
-    const float* values = (const float*)a->p[1];
-    float* out = (float*)a->p[2];
+    float* cache = (float*)a->p[1];
+    const int32_t* positions = (const int32_t*)a->p[2];
+    const int32_t* slots = (const int32_t*)a->p[3];
+    float* out = (float*)a->p[4];
     const int64_t D = C / H;
     for (int64_t task = begin; task < end; ++task) {
         int64_t t = task / H, h = task % H;
+        const float* values = kv_part(cache, slots[t], layer, 1, n_layer, S, C);
         float* o = out + t * C + h * D;
         for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
         const float* p = probs + (h * T + t) * S;
-        for (int64_t s = 0; s < S; ++s) {
+        for (int64_t s = 0; s <= positions[t]; ++s) {
             const float* v = values + s * C + h * D;
             for (int64_t d = 0; d < D; ++d) o[d] += p[s] * v[d];
         }
     }
 }
 
-// Fused attention: p: qkv [T,3C], keys [S,C], values [S,C], out [T,C].
-// One task per (group of kRowGroup query rows, head). Keys are visited in
+// Fused attention: p: qkv [T,3C], cache (keys), cache (values), positions [T], slots [T], out [T,C].
+// One task per (group of kRowGroup query rows, head); a group is cut where the
+// slot changes or positions stop being consecutive, and each run of rows of one
+// sequence (a prompt chunk, or a decode row) is attended as below, with `past`
+// chosen so that row t is at position past + t. Keys are visited in
 // tiles of kKeyTile. A row's score for a key is one chain of FMAs over d in
 // order, computed 16 keys at a time across vector lanes, so no horizontal
 // sums are needed; an online softmax (running max and sum rescale the
@@ -273,57 +294,72 @@ GPT2C_INLINE void attention_rows_generic(const float* qkv, const float* keys, co
     }
 }
 
+// Rows t0..t1-1 of head h, consecutive positions past + t0 .. past + t1 - 1 of one sequence whose
+// keys and values start at `keys` and `values`.
+GPT2C_INLINE void attend_run(const float* qkv, const float* keys, const float* values, float* out, float* kt,
+                             int64_t C, int64_t D, int64_t h, int64_t past, int64_t t0, int64_t t1, float scale,
+                             float* running_max, float* running_sum) {
+    if (D > kMaxTiledD) {
+        attention_rows_generic(qkv, keys, values, out, C, D, h, past, t0, t1, scale);
+        return;
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+        for (int64_t d = 0; d < D; ++d) out[t * C + h * D + d] = 0.0f;
+        running_max[t - t0] = -INFINITY;
+        running_sum[t - t0] = 0.0f;
+    }
+    const int64_t visible_end = past + t1;  // the run's last row sees keys 0..past+t1-1
+    for (int64_t s0 = 0; s0 < visible_end; s0 += kKeyTile) {
+        const int64_t n = visible_end - s0 < kKeyTile ? visible_end - s0 : kKeyTile;
+        if (t1 - t0 < kRowBlock) {  // decode: too few rows to pay for a transposed copy
+            for (int64_t r = t0; r < t1; ++r)
+                if (s0 <= past + r)
+                    attend_tile<1>(qkv, keys, values, out, nullptr, C, D, h, past, r, 1, s0, n, scale,
+                                   running_max + (r - t0), running_sum + (r - t0));
+            continue;
+        }
+        for (int64_t j = 0; j < n; ++j) {
+            const float* k = keys + (s0 + j) * C + h * D;
+            for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = k[d];
+        }
+        for (int64_t j = n; j < kKeyTile; ++j)
+            for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = 0.0f;
+        for (int64_t r0 = t0; r0 < t1; r0 += kRowBlock) {
+            const int64_t rows = t1 - r0 < kRowBlock ? t1 - r0 : kRowBlock;
+            if (s0 > past + r0 + rows - 1) continue;  // no row of this block sees the tile yet
+            attend_tile<kRowBlock>(qkv, keys, values, out, kt, C, D, h, past, r0, rows, s0, n, scale,
+                                   running_max + (r0 - t0), running_sum + (r0 - t0));
+        }
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+        const float inv = 1.0f / running_sum[t - t0];
+        for (int64_t d = 0; d < D; ++d) out[t * C + h * D + d] *= inv;
+    }
+}
+
 GPT2C_KERNEL int64_t gpt2c_k_attention_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                             int64_t past, float scale) {
+                                             float scale, int64_t layer, int64_t n_layer) {
     return H * ((T + kRowGroup - 1) / kRowGroup);
 }
 GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                    int64_t H, int64_t past, float scale) {
+                                    int64_t H, float scale, int64_t layer, int64_t n_layer) {
     const float* qkv = (const float*)a->p[0];
-    const float* keys = (const float*)a->p[1];
-    const float* values = (const float*)a->p[2];
-    float* out = (float*)a->p[3];
+    float* cache = (float*)a->p[1];
+    const int32_t* positions = (const int32_t*)a->p[3];
+    const int32_t* slots = (const int32_t*)a->p[4];
+    float* out = (float*)a->p[5];
     const int64_t D = C / H;
     float kt[kMaxTiledD * kKeyTile] __attribute__((aligned(64)));
     float running_max[kRowGroup], running_sum[kRowGroup];
     for (int64_t task = begin; task < end; ++task) {
-        const int64_t h = task % H, t0 = (task / H) * kRowGroup;
-        const int64_t t1 = t0 + kRowGroup < T ? t0 + kRowGroup : T;
-        if (D > kMaxTiledD) {
-            attention_rows_generic(qkv, keys, values, out, C, D, h, past, t0, t1, scale);
-            continue;
-        }
-        for (int64_t t = t0; t < t1; ++t) {
-            for (int64_t d = 0; d < D; ++d) out[t * C + h * D + d] = 0.0f;
-            running_max[t - t0] = -INFINITY;
-            running_sum[t - t0] = 0.0f;
-        }
-        const int64_t visible_end = past + t1;  // the group's last row sees keys 0..past+t1-1
-        for (int64_t s0 = 0; s0 < visible_end; s0 += kKeyTile) {
-            const int64_t n = visible_end - s0 < kKeyTile ? visible_end - s0 : kKeyTile;
-            if (t1 - t0 < kRowBlock) {  // decode: too few rows to pay for a transposed copy
-                for (int64_t r = t0; r < t1; ++r)
-                    if (s0 <= past + r)
-                        attend_tile<1>(qkv, keys, values, out, nullptr, C, D, h, past, r, 1, s0, n, scale,
-                                       running_max + (r - t0), running_sum + (r - t0));
-                continue;
-            }
-            for (int64_t j = 0; j < n; ++j) {
-                const float* k = keys + (s0 + j) * C + h * D;
-                for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = k[d];
-            }
-            for (int64_t j = n; j < kKeyTile; ++j)
-                for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = 0.0f;
-            for (int64_t r0 = t0; r0 < t1; r0 += kRowBlock) {
-                const int64_t rows = t1 - r0 < kRowBlock ? t1 - r0 : kRowBlock;
-                if (s0 > past + r0 + rows - 1) continue;  // no row of this block sees the tile yet
-                attend_tile<kRowBlock>(qkv, keys, values, out, kt, C, D, h, past, r0, rows, s0, n, scale,
-                                       running_max + (r0 - t0), running_sum + (r0 - t0));
-            }
-        }
-        for (int64_t t = t0; t < t1; ++t) {
-            const float inv = 1.0f / running_sum[t - t0];
-            for (int64_t d = 0; d < D; ++d) out[t * C + h * D + d] *= inv;
+        const int64_t h = task % H, g0 = (task / H) * kRowGroup;
+        const int64_t g1 = g0 + kRowGroup < T ? g0 + kRowGroup : T;
+        for (int64_t t0 = g0, t1; t0 < g1; t0 = t1) {
+            for (t1 = t0 + 1; t1 < g1 && slots[t1] == slots[t0] && positions[t1] == positions[t1 - 1] + 1; ++t1) {}
+            const float* keys = kv_part(cache, slots[t0], layer, 0, n_layer, S, C);
+            const float* values = kv_part(cache, slots[t0], layer, 1, n_layer, S, C);
+            attend_run(qkv, keys, values, out, kt, C, D, h, (int64_t)positions[t0] - t0, t0, t1, scale, running_max,
+                       running_sum);
         }
     }
 }

@@ -1,17 +1,17 @@
 // backend/kernels/elementwise.cpp - embedding, residual add, activation, scale, row copies.
 #include "linear_common.h"
 
-// p: tokens i32[T], wte [V,C], wpe [P,C], out [T,C]. One task per row.
-GPT2C_KERNEL int64_t gpt2c_k_embed_tasks(const KernelArgs* a, int64_t rows, int64_t C, int64_t past) { return rows; }
-GPT2C_KERNEL void gpt2c_k_embed(const KernelArgs* a, int64_t begin, int64_t end, int64_t rows, int64_t C,
-                                int64_t past) {
+// p: tokens i32[T], positions i32[T], wte [V,C], wpe [P,C], out [T,C]. One task per row.
+GPT2C_KERNEL int64_t gpt2c_k_embed_tasks(const KernelArgs* a, int64_t rows, int64_t C) { return rows; }
+GPT2C_KERNEL void gpt2c_k_embed(const KernelArgs* a, int64_t begin, int64_t end, int64_t rows, int64_t C) {
     const int32_t* tokens = (const int32_t*)a->p[0];
-    const float* wte = (const float*)a->p[1];
-    const float* wpe = (const float*)a->p[2];
-    float* out = (float*)a->p[3];
+    const int32_t* positions = (const int32_t*)a->p[1];
+    const float* wte = (const float*)a->p[2];
+    const float* wpe = (const float*)a->p[3];
+    float* out = (float*)a->p[4];
     for (int64_t i = begin; i < end; ++i) {
         const float* e = wte + (int64_t)tokens[i] * C;
-        const float* p = wpe + (past + i) * C;
+        const float* p = wpe + (int64_t)positions[i] * C;
         for (int64_t c = 0; c < C; ++c) out[i * C + c] = e[c] + p[c];
     }
 }
@@ -50,13 +50,15 @@ GPT2C_KERNEL void gpt2c_k_scale(const KernelArgs* a, int64_t begin, int64_t end,
     for (int64_t i = begin * d2; i < end * d2; ++i) out[i] = x[i] * factor;
 }
 
-// p: x [T,C], out [L,C]: the last L rows.
-GPT2C_KERNEL int64_t gpt2c_k_take_last_tasks(const KernelArgs* a, int64_t T, int64_t L, int64_t C) { return L; }
-GPT2C_KERNEL void gpt2c_k_take_last(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t L,
-                                    int64_t C) {
-    const float* x = (const float*)a->p[0] + (T - L) * C;
-    float* out = (float*)a->p[1];
-    for (int64_t i = begin * C; i < end * C; ++i) out[i] = x[i];
+// p: x [T,C], logit_rows i32[L], out [L,C]: out[i] = x[logit_rows[i]]. One task per row.
+GPT2C_KERNEL int64_t gpt2c_k_gather_rows_tasks(const KernelArgs* a, int64_t T, int64_t L, int64_t C) { return L; }
+GPT2C_KERNEL void gpt2c_k_gather_rows(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t L,
+                                      int64_t C) {
+    const float* x = (const float*)a->p[0];
+    const int32_t* rows = (const int32_t*)a->p[1];
+    float* out = (float*)a->p[2];
+    for (int64_t i = begin; i < end; ++i)
+        for (int64_t c = 0; c < C; ++c) out[i * C + c] = x[(int64_t)rows[i] * C + c];
 }
 
 // p: x [R,K] f32, out [R,Kp] bf16 (Kp = K rounded up to even, the pad column zero).

@@ -7,7 +7,7 @@
 // The code generator calls them with compile-time constants wherever the
 // graph knows a value, so after inlining each call site is a kernel
 // specialized for its shapes. Buffers travel in `p`; the runtime sizes
-// (T, S, past, L) travel in the struct so a task function can read them.
+// (T, S, L) travel in the struct so a task function can read them.
 // A task's results never depend on which other tasks share its thread.
 #pragma once
 
@@ -15,11 +15,11 @@
 
 struct KernelArgs {
     void* p[6];
-    int64_t T;     // tokens in this call
-    int64_t S;     // past + T: rows of the KV cache in use
-    int64_t L;     // rows that need logits
-    int64_t past;  // tokens already in the KV cache
+    int64_t T;  // rows in this call
+    int64_t S;  // positions each slot of the KV cache holds
+    int64_t L;  // rows that need logits
 };
+
 
 // Activation codes shared with backend/codegen.cpp.
 enum KernelActivation : int64_t {
@@ -41,3 +41,10 @@ enum KernelLayout : int64_t {
 #define GPT2C_KERNEL extern "C" __attribute__((used))
 #define GPT2C_INLINE static inline __attribute__((always_inline))
 #define GPT2C_MEMBER_INLINE __attribute__((always_inline))  // for static member functions
+
+// The KV cache holds the slots one after another, each [n_layer][k|v][S][C]:
+// where the keys (part 0) or values (part 1) of `layer` for `slot` start.
+GPT2C_INLINE float* kv_part(float* kv, int64_t slot, int64_t layer, int64_t part, int64_t n_layer, int64_t S,
+                            int64_t C) {
+    return kv + ((slot * n_layer + layer) * 2 + part) * S * C;
+}

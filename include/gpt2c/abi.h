@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define GPT2C_ABI_VERSION 2u
+#define GPT2C_ABI_VERSION 3u
 
 /* Runs fn(arg, begin, end) over disjoint ranges covering [0, n), possibly on
  * several threads, and returns when all are done. The library makes every
@@ -43,20 +43,32 @@ typedef struct gpt2c_prepare_args {
     int64_t only;
 } gpt2c_prepare_args;
 
-/* forward: runs n_tokens new tokens at positions n_past .. n_past+n_tokens-1,
- * appending their keys and values to kv_cache, and writes the logits of the
- * last n_logits positions to logits ([n_logits, vocab_size], row-major).
- * Requires 1 <= n_logits <= n_tokens, n_past + n_tokens <= n_positions and
- * every token id < vocab_size: the host checks, the library trusts. */
+/* forward: runs one step of n_rows rows, which may come from several sequences.
+ * Row i is token tokens[i] at position positions[i] of the sequence held in
+ * slot slots[i] of kv_cache. Each row's key and value are stored there first;
+ * then row i attends to its slot's positions 0..positions[i]. Projections, layer
+ * norms and the MLP run on all rows as one matrix. Writes the logits of rows
+ * logit_rows[0..n_logits-1] to logits ([n_logits, vocab_size], row-major).
+ *
+ * kv_cache holds the slots one after another, each [n_layer][k|v][kv_positions][n_embd]
+ * floats. Requires 1 <= n_rows <= n_positions, 1 <= n_logits <= n_rows, logit
+ * rows in 0..n_rows-1, kv_positions <= n_positions, every position < kv_positions,
+ * every token id < vocab_size, no (slot, position) twice, and every position
+ * below positions[i] of slot slots[i] already stored (by an earlier call or an
+ * earlier row of this one): the host checks, the library trusts. A row's
+ * results depend only on its own sequence, never on the other rows. */
 typedef struct gpt2c_forward_args {
     const float* const* raw_weights;
     const float* const* prepared;
-    float* kv_cache;  /* metadata.kv_cache_floats floats */
-    void* arena;      /* metadata.arena_bytes bytes, 64-byte aligned */
-    const int32_t* tokens;
-    int64_t n_tokens;
-    int64_t n_past;
+    float* kv_cache;      /* n_slots * kv_positions * (metadata.kv_cache_floats / n_positions) floats */
+    void* arena;          /* metadata.arena_bytes bytes, 64-byte aligned */
+    const int32_t* tokens;      /* [n_rows] */
+    const int32_t* positions;   /* [n_rows] */
+    const int32_t* slots;       /* [n_rows] */
+    const int32_t* logit_rows;  /* [n_logits] */
+    int64_t n_rows;
     int64_t n_logits;
+    int64_t kv_positions; /* positions each slot holds */
     float* logits;
     const gpt2c_host* host;
 } gpt2c_forward_args;
@@ -70,7 +82,7 @@ typedef struct gpt2c_library {
      *        "weights": [{"name", "shape", "used_by_forward"}],
      *        "prepared": [{"name", "shape", "bytes", "used_by_forward",
      *                      "inputs": {"weights": [i...], "prepared": [j < p...]}}],
-     *        "arena_bytes", "kv_cache_floats", "pipeline"} */
+     *        "arena_bytes", "kv_cache_floats" (one slot of n_positions), "pipeline"} */
     const char* metadata_json;
     void (*prepare)(const gpt2c_prepare_args* args);
     void (*forward)(const gpt2c_forward_args* args);

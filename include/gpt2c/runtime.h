@@ -74,6 +74,53 @@ gpt2c_status gpt2c_generate(gpt2c_model* model, const char* prompt, int32_t max_
                             const gpt2c_sampling* sampling, gpt2c_token_callback callback, void* user_data,
                             gpt2c_generation_stats* stats);
 
+/* ---- Several sequences at once: contexts and batched steps ----------------
+ *
+ * A context holds n_slots sequences (a KV cache of n_slots x context_length
+ * positions) over one model and runs rows of any of them as one step: each
+ * weight is read once per step for all rows, and each sequence gets exactly
+ * the logits it gets alone, whatever else is in the step (prompt chunks of
+ * some slots beside decode rows of others).
+ *
+ * Threads: a gpt2c_model may be used from any number of threads at once (its
+ * weights are read-only; the steps of different contexts take the model's
+ * thread pool in turn, op by op). Calls on one context must not overlap: one
+ * thread at a time per context. gpt2c_generate calls on one model run one
+ * after another. */
+typedef struct gpt2c_context gpt2c_context;
+
+/* n_slots >= 1 sequence slots of up to context_length positions each (0: the
+ * model's context length). The KV cache and the step buffers are mapped in
+ * here, so the first step is as fast as later ones. */
+gpt2c_status gpt2c_context_create(gpt2c_model* model, int32_t n_slots, int32_t context_length, gpt2c_context** out);
+void gpt2c_context_free(gpt2c_context* context);
+
+/* One row of a step: `token` at `position` of the sequence in `slot`. */
+typedef struct gpt2c_batch_row {
+    int32_t token;
+    int32_t slot;
+    int32_t position;
+    int32_t want_logits; /* nonzero: the step returns this row's logits */
+} gpt2c_batch_row;
+
+/* Runs n_rows rows (1..the model's context length) as one step and writes the
+ * logits of the rows that want them, in row order, to `logits` (rows wanting
+ * logits x vocab_size floats; may be NULL when none does). A slot's rows must
+ * continue it: the first at position gpt2c_context_length(slot), the next one
+ * after, and so on. On any error nothing changes (INVALID_ARGUMENT for a bad
+ * row, CONTEXT_FULL for a slot that would overflow). */
+gpt2c_status gpt2c_context_step(gpt2c_context* context, const gpt2c_batch_row* rows, size_t n_rows, float* logits);
+
+/* Positions the sequence in `slot` holds; -1 for a slot out of range. */
+int32_t gpt2c_context_length(const gpt2c_context* context, int32_t slot);
+/* Empties `slot`. */
+gpt2c_status gpt2c_context_clear(gpt2c_context* context, int32_t slot);
+/* Rewinds `slot` to its first `length` positions. */
+gpt2c_status gpt2c_context_truncate(gpt2c_context* context, int32_t slot, int32_t length);
+/* Makes slot `to` hold the first `length` positions of slot `from` (one prompt,
+ * several continuations, without running the prompt again). */
+gpt2c_status gpt2c_context_copy_prefix(gpt2c_context* context, int32_t from, int32_t to, int32_t length);
+
 #ifdef __cplusplus
 }
 #endif

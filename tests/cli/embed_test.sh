@@ -131,4 +131,27 @@ CXX=${CXX:-c++}
     || fail "embed_api_check exited non-zero (see above)"
 check_output "C++ wrapper (embed_api_check)" "$WORK/cxx-out.txt"
 
+step "build examples/continuations (contexts, batched steps) with find_package(gpt2c)"
+cmake -S "$SRC/examples/continuations" -B "$WORK/cont-build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$PREFIX" > "$WORK/cont-configure.log"
+cmake --build "$WORK/cont-build" > "$WORK/cont-build.log"
+"$WORK/cont-build/continuations" "$WORK/shakespeare.so" "$MODEL" "$PROMPT" 4 "$N" > "$WORK/cont-out.txt" \
+    2> "$WORK/cont-err.txt" || { cat "$WORK/cont-err.txt"; fail "continuations exited non-zero"; }
+cat "$WORK/cont-out.txt"
+[[ $(wc -l < "$WORK/cont-out.txt") -eq 4 ]] || fail "continuations printed $(wc -l < "$WORK/cont-out.txt") lines, expected 4"
+# Continuation 0 is the greedy continuation, which the reference holds; the others start with
+# the prompt's 2nd, 3rd and 4th most likely tokens, so all four differ.
+[[ "$(head -1 "$WORK/cont-out.txt" | cut -f1)" == "$IDS" ]] \
+    || fail "continuation 0 is not the greedy continuation $IDS"
+[[ $(cut -f1 "$WORK/cont-out.txt" | cut -d, -f1 | sort -u | wc -l) -eq 4 ]] \
+    || fail "the four continuations do not start with four different tokens"
+# Every continuation is what gpt2c generate gives for the prompt plus its first token alone.
+PROMPT_IDS=$(printf '%s' "$PROMPT" | "$GPT2C" tokenize --model "$MODEL" | tr -d '[] ')
+while IFS=$'\t' read -r ids _; do
+    first=${ids%%,*}
+    alone=$("$GPT2C" generate --lib "$WORK/shakespeare.so" --model "$MODEL" --tokens "$PROMPT_IDS,$first" \
+        -n $((N - 1)) --greedy | tr ' ' ',')
+    [[ "$first,$alone" == "$ids" ]] || fail "continuation $ids differs from running it alone: $first,$alone"
+done < "$WORK/cont-out.txt"
+
 echo "embed_test: PASS"

@@ -63,6 +63,21 @@ TEST_CASE("c_api: NULL arguments are INVALID_ARGUMENT with a message naming the 
     gpt2c_free(nullptr);
 }
 
+TEST_CASE("c_api: context calls with NULL arguments are INVALID_ARGUMENT", "[c_api]") {
+    gpt2c_context* context = reinterpret_cast<gpt2c_context*>(0x1);  // must be reset to NULL on failure
+    CHECK(gpt2c_context_create(nullptr, 2, 0, &context) == GPT2C_ERROR_INVALID_ARGUMENT);
+    CHECK_THAT(last_error(), Contains("gpt2c_context_create") && Contains("model"));
+    gpt2c_batch_row row{1, 0, 0, 1};
+    float logits[4];
+    CHECK(gpt2c_context_step(nullptr, &row, 1, logits) == GPT2C_ERROR_INVALID_ARGUMENT);
+    CHECK_THAT(last_error(), Contains("gpt2c_context_step") && Contains("context"));
+    CHECK(gpt2c_context_length(nullptr, 0) == -1);
+    CHECK(gpt2c_context_clear(nullptr, 0) == GPT2C_ERROR_INVALID_ARGUMENT);
+    CHECK(gpt2c_context_truncate(nullptr, 0, 0) == GPT2C_ERROR_INVALID_ARGUMENT);
+    CHECK(gpt2c_context_copy_prefix(nullptr, 0, 1, 0) == GPT2C_ERROR_INVALID_ARGUMENT);
+    gpt2c_context_free(nullptr);  // like free(NULL)
+}
+
 TEST_CASE("c_api: sampling defaults without a model", "[c_api]") {
     gpt2c_sampling sampling{};
     sampling.top_k = 5;

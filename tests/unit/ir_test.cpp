@@ -185,10 +185,12 @@ void require_names_node(const std::string& message, const std::string& name, con
 // A small hand-written module (module attrs, all leaf kinds) that parses and verifies.
 const std::string kSmallText = R"(module @tiny {n_embd = 8, n_head = 2, n_layer = 1, n_positions = 16, vocab_size = 11} {
   %tokens = input : i32[T]
+  %positions = input : i32[T]
+  %logit_rows = input : i32[L]
   %wte = weight {tensor = "wte.weight"} : f32[11,8]
   %wpe = weight {tensor = "wpe.weight"} : f32[16,8]
-  %x = embed %tokens, %wte, %wpe : f32[T,8]
-  %last = take_last %x : f32[L,8]
+  %x = embed %tokens, %positions, %wte, %wpe : f32[T,8]
+  %last = gather_rows %x, %logit_rows : f32[L,8]
   %g = weight {tensor = "ln_f.weight"} : f32[8]
   %b = weight {tensor = "ln_f.bias"} : f32[8]
   %ln = layer_norm %last, %g, %b {eps = 1e-05} : f32[L,8]
@@ -213,7 +215,7 @@ TEST_CASE("ir: the hand-written module parses, verifies and prints back verbatim
     Module m = gpt2c::ir::parse_module(kSmallText, "tiny.ir");
     REQUIRE_NOTHROW(gpt2c::ir::verify(m));
     REQUIRE(m.name == "tiny");
-    REQUIRE(m.nodes.size() == 9);
+    REQUIRE(m.nodes.size() == 11);
     REQUIRE(m.nodes[size_t(m.result)].name == "logits");
     REQUIRE(gpt2c::ir::print_module(m) == kSmallText);
 }
@@ -344,10 +346,11 @@ TEST_CASE("ir: modules without attributes, and names with dots and dashes, round
 TEST_CASE("ir: the parser skips comments and free whitespace", "[ir][text]") {
     std::string text = "// leading comment\n\n  module   @tiny{n_embd=8,n_head=2,n_layer=1,n_positions=16,vocab_size=11}{\n"
                        "%tokens=input:i32[ T ] // trailing comment\n"
+                       "%positions = input : i32[T]\n%logit_rows = input : i32[L]\n"
                        "%wte = weight {tensor = \"wte.weight\"} : f32[ 11 , 8 ]\n"
                        "%wpe = weight {tensor = \"wpe.weight\"} : f32[16,8]\n"
-                       "%x = embed %tokens ,%wte,   %wpe : f32[T,8]\n"
-                       "%last = take_last %x : f32[L,8]\n"
+                       "%x = embed %tokens, %positions, %wte,   %wpe : f32[T,8]\n"
+                       "%last = gather_rows %x, %logit_rows : f32[L,8]\n"
                        "%g = weight {tensor = \"ln_f.weight\"} : f32[8]\n"
                        "%b = weight {tensor = \"ln_f.bias\"} : f32[8]\n"
                        "%ln = layer_norm %last, %g, %b {eps = 1e-05} : f32[L,8]\n"
@@ -361,13 +364,13 @@ TEST_CASE("ir: the parser skips comments and free whitespace", "[ir][text]") {
 
 TEST_CASE("ir parser: every error names line:col and what is wrong", "[ir][parser]") {
     SECTION("use of an undefined value") {
-        std::string text = small_with("%x = embed %tokens, %wte", "%x = embed %tokens, %nope");
+        std::string text = small_with("%x = embed %tokens, %positions, %wte", "%x = embed %tokens, %positions, %nope");
         std::string e = parse_error(text);
         CHECK_THAT(e, Contains(location_of(text, "nope")) && Contains("undefined value %nope"));
     }
     SECTION("a use before the definition is an undefined value") {
-        std::string text = small_with("%last = take_last %x", "%last = take_last %ln");
-        CHECK_THAT(parse_error(text), Contains(location_of(text, "ln :")) && Contains("undefined value %ln"));
+        std::string text = small_with("%last = gather_rows %x, %logit_rows", "%last = gather_rows %ln, %logit_rows");
+        CHECK_THAT(parse_error(text), Contains(location_of(text, "ln, %logit_rows")) && Contains("undefined value %ln"));
     }
     SECTION("duplicate definition") {
         std::string text = small_with("%b = weight", "%g = weight");
@@ -375,20 +378,20 @@ TEST_CASE("ir parser: every error names line:col and what is wrong", "[ir][parse
                                           Contains("%g is defined twice"));
     }
     SECTION("unknown op") {
-        std::string text = small_with("take_last", "take_first");
-        CHECK_THAT(parse_error(text), Contains(location_of(text, "take_first")) && Contains("unknown op 'take_first'"));
+        std::string text = small_with("gather_rows", "gather_cols");
+        CHECK_THAT(parse_error(text), Contains(location_of(text, "gather_cols")) && Contains("unknown op 'gather_cols'"));
     }
     SECTION("unknown element type") {
         std::string text = small_with("f32[16,8]", "f16[16,8]");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:4:") && Contains("unknown element type 'f16'"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:6:") && Contains("unknown element type 'f16'"));
     }
     SECTION("bad dimension symbol") {
         std::string text = small_with("f32[L,8]", "f32[Q,8]");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:6:") && Contains("unknown dimension 'Q'"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:8:") && Contains("unknown dimension 'Q'"));
     }
     SECTION("negative dimension") {
         std::string text = small_with("f32[16,8]", "f32[16,-8]");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:4:") && Contains("dimension"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:6:") && Contains("dimension"));
     }
     SECTION("empty dimension") {
         std::string text = small_with("f32[16,8]", "f32[16,]");
@@ -405,56 +408,56 @@ TEST_CASE("ir parser: every error names line:col and what is wrong", "[ir][parse
     }
     SECTION("two returns") {
         std::string text = small_with("  return %logits\n", "  return %logits\n  return %ln\n");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:12:") && Contains("returns only once"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:14:") && Contains("returns only once"));
     }
     SECTION("a node after return") {
-        std::string text = small_with("  return %logits\n", "  return %logits\n  %y = take_last %x : f32[L,8]\n");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:12:3") && Contains("follow 'return'"));
+        std::string text = small_with("  return %logits\n", "  return %logits\n  %y = gather_rows %x, %logit_rows : f32[L,8]\n");
+        CHECK_THAT(parse_error(text), Contains("bad.ir:14:3") && Contains("follow 'return'"));
     }
     SECTION("unterminated string") {
         std::string text = small_with("\"ln_f.bias\"", "\"ln_f.bias");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:8:") && Contains("unterminated string"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:10:") && Contains("unterminated string"));
     }
     SECTION("unterminated string at the end of the input") {
         CHECK_THAT(parse_error("module @m {k = \"abc"), Contains("bad.ir:1:") && Contains("unterminated string"));
     }
     SECTION("unknown escape in a string") {
         std::string text = small_with("\"ln_f.bias\"", "\"ln_f\\q\"");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:8:") && Contains("unknown escape"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:10:") && Contains("unknown escape"));
     }
     SECTION("text after the module") {
         std::string text = kSmallText + "module @again {\n}\n";
-        CHECK_THAT(parse_error(text), Contains("bad.ir:13:1") && Contains("text after the module"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:15:1") && Contains("text after the module"));
     }
     SECTION("duplicate attribute") {
         std::string text = small_with("{eps = 1e-05}", "{eps = 1e-05, eps = 0.1}");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:9:") && Contains("'eps' is given twice"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:11:") && Contains("'eps' is given twice"));
     }
     SECTION("duplicate module attribute") {
         std::string text = small_with("n_head = 2,", "n_head = 2, n_head = 3,");
         CHECK_THAT(parse_error(text), Contains("bad.ir:1:") && Contains("'n_head' is given twice"));
     }
     SECTION("missing type") {
-        std::string text = small_with("%last = take_last %x : f32[L,8]", "%last = take_last %x");
-        CHECK_THAT(parse_error(text), Contains("bad.ir:7:3") && Contains("expected ':'"));
+        std::string text = small_with("%last = gather_rows %x, %logit_rows : f32[L,8]", "%last = gather_rows %x, %logit_rows");
+        CHECK_THAT(parse_error(text), Contains("bad.ir:9:3") && Contains("expected ':'"));
     }
     SECTION("missing closing brace") {
         std::string text = kSmallText.substr(0, kSmallText.size() - 2);
-        CHECK_THAT(parse_error(text), Contains("bad.ir:12:1") && Contains("expected '}'"));
+        CHECK_THAT(parse_error(text), Contains("bad.ir:14:1") && Contains("expected '}'"));
     }
     SECTION("malformed numbers") {
-        CHECK_THAT(parse_error(small_with("1e-05", "1e-0x5")), Contains("bad.ir:9:") && Contains("malformed number"));
-        CHECK_THAT(parse_error(small_with("1e-05", "1e999")), Contains("bad.ir:9:") && Contains("malformed number"));
+        CHECK_THAT(parse_error(small_with("1e-05", "1e-0x5")), Contains("bad.ir:11:") && Contains("malformed number"));
+        CHECK_THAT(parse_error(small_with("1e-05", "1e999")), Contains("bad.ir:11:") && Contains("malformed number"));
         CHECK_THAT(parse_error(small_with("n_layer = 1", "n_layer = 99999999999999999999")),
                    Contains("bad.ir:1:") && Contains("malformed attribute value"));
     }
     SECTION("missing attribute value") {
         CHECK_THAT(parse_error(small_with("{eps = 1e-05}", "{eps = }")),
-                   Contains("bad.ir:9:") && Contains("expected an attribute value"));
+                   Contains("bad.ir:11:") && Contains("expected an attribute value"));
     }
     SECTION("bad integer list") {
         CHECK_THAT(parse_error(small_with("{eps = 1e-05}", "{eps = [1, x]}")),
-                   Contains("bad.ir:9:") && Contains("expected an integer"));
+                   Contains("bad.ir:11:") && Contains("expected an integer"));
     }
     SECTION("empty input and a missing 'module'") {
         CHECK_THAT(parse_error(""), Contains("bad.ir:1:1") && Contains("expected 'module'"));
@@ -589,7 +592,8 @@ TEST_CASE("ir verifier: every broken module names the node and its op", "[ir][ve
     }
     SECTION("missing scale on a fused attention") {
         int qkv = index_of(m, "h0.qkv"), keys = index_of(m, "h0.keys"), values = index_of(m, "h0.values");
-        int fused = m.add(OpKind::Attention, "fused", f32({Dim::t(), Dim::c(8)}), {qkv, keys, values},
+        int fused = m.add(OpKind::Attention, "fused", f32({Dim::t(), Dim::c(8)}),
+                          {qkv, keys, values, index_of(m, "positions"), index_of(m, "slots")},
                           {{"n_head", int64_t(2)}, {"scale", 0.5}});
         REQUIRE_NOTHROW(gpt2c::ir::verify(m));
         m.nodes[size_t(fused)].attrs.erase("scale");
@@ -633,7 +637,7 @@ TEST_CASE("ir verifier: every broken module names the node and its op", "[ir][ve
     }
     SECTION("declared symbol differs from the inferred one") {
         node(m, "last").type = f32({Dim::t(), Dim::c(8)});
-        require_names_node(verify_error(m), "last", "take_last");
+        require_names_node(verify_error(m), "last", "gather_rows");
     }
     SECTION("input declared with another type") {
         node(m, "tokens").type = TensorType{ElemType::I32, {Dim::s()}};
@@ -856,8 +860,8 @@ TEST_CASE("ir: compact drops dead nodes and renumbers", "[ir][module]") {
     text.replace(text.find("  return"), 0, "  %dead_sum = add %dead_act, %x : f32[T,8]\n");
     Module m = gpt2c::ir::parse_module(text);
     REQUIRE_NOTHROW(gpt2c::ir::verify(m));
-    REQUIRE(m.nodes.size() == 12);
-    REQUIRE(m.result == 10);
+    REQUIRE(m.nodes.size() == 14);
+    REQUIRE(m.result == 12);
     std::vector<int> uses = m.use_counts();
     CHECK(uses[size_t(index_of(m, "dead"))] == 0);
     CHECK(uses[size_t(index_of(m, "dead_act"))] == 1);
@@ -865,8 +869,8 @@ TEST_CASE("ir: compact drops dead nodes and renumbers", "[ir][module]") {
 
     m.compact();
     REQUIRE_NOTHROW(gpt2c::ir::verify(m));
-    CHECK(m.nodes.size() == 9);
-    CHECK(m.result == 8);
+    CHECK(m.nodes.size() == 11);
+    CHECK(m.result == 10);
     CHECK_FALSE(m.find("dead").has_value());
     CHECK_FALSE(m.find("dead_act").has_value());
     CHECK_FALSE(m.find("dead_sum").has_value());
@@ -900,7 +904,7 @@ TEST_CASE("ir: compact follows replacement chains, including for the result", "[
     CHECK_FALSE(m.find("logits").has_value());
     REQUIRE(m.nodes[size_t(m.result)].name == "logits2");
     CHECK(m.nodes[size_t(m.nodes[size_t(m.result)].operands[0])].name == "ln");
-    CHECK(m.nodes.size() == 9);
+    CHECK(m.nodes.size() == 11);
 
     // A replacement vector shorter than the node list leaves the rest alone.
     Module n = gpt2c::ir::parse_module(kSmallText);
@@ -911,7 +915,8 @@ TEST_CASE("ir: compact follows replacement chains, including for the result", "[
 TEST_CASE("ir: compact keeps kv_append only when something reads it", "[ir][module]") {
     Module m = small_graph();
     int qkv = index_of(m, "h1.qkv");
-    m.add(OpKind::KvAppend, "h1.keys_unused", f32({Dim::s(), Dim::c(8)}), {qkv},
+    m.add(OpKind::KvAppend, "h1.keys_unused", f32({Dim::s(), Dim::c(8)}),
+          {qkv, index_of(m, "positions"), index_of(m, "slots")},
           {{"layer", int64_t(1)}, {"part", std::string("k")}});
     REQUIRE_NOTHROW(gpt2c::ir::verify(m));
     m.compact();
