@@ -60,6 +60,9 @@ struct ModelDeleter {
 struct FreeDeleter {
     void operator()(void* pointer) const noexcept { gpt2c_free(pointer); }
 };
+struct ContextDeleter {
+    void operator()(gpt2c_context* context) const noexcept { gpt2c_context_free(context); }
+};
 }  // namespace detail
 
 // A loaded model (a compiled library plus its model directory). Move-only.
@@ -160,6 +163,44 @@ public:
 
 private:
     std::unique_ptr<gpt2c_model, detail::ModelDeleter> model_;
+};
+
+using BatchRow = gpt2c_batch_row;
+
+// Several sequences over one Model, run together in batched steps (gpt2c_context_*).
+// Move-only; one thread at a time per Context; the Model must outlive it.
+//
+//     gpt2c::api::Context context(model, 4);               // 4 slots of the full context
+//     std::vector<float> logits;
+//     context.step({{token, slot, position, 1}, ...}, logits);  // rows wanting logits x vocab_size
+class Context {
+public:
+    Context(const Model& model, int32_t n_slots, int32_t context_length = 0) : vocab_size_(model.vocab_size()) {
+        gpt2c_context* raw = nullptr;
+        check(gpt2c_context_create(model.get(), n_slots, context_length, &raw));
+        context_.reset(raw);
+    }
+
+    // Runs `rows` as one step; `logits` becomes the logits of the rows that want them, in row order.
+    void step(const std::vector<BatchRow>& rows, std::vector<float>& logits) {
+        size_t wanted = 0;
+        for (const BatchRow& row : rows) wanted += row.want_logits != 0;
+        logits.resize(wanted * size_t(vocab_size_));
+        check(gpt2c_context_step(context_.get(), rows.data(), rows.size(), wanted ? logits.data() : nullptr));
+    }
+
+    // Positions the sequence in `slot` holds (-1: no such slot).
+    int32_t length(int32_t slot) const { return gpt2c_context_length(context_.get(), slot); }
+    void clear(int32_t slot) { check(gpt2c_context_clear(context_.get(), slot)); }
+    void truncate(int32_t slot, int32_t length) { check(gpt2c_context_truncate(context_.get(), slot, length)); }
+    void copy_prefix(int32_t from, int32_t to, int32_t length) {
+        check(gpt2c_context_copy_prefix(context_.get(), from, to, length));
+    }
+    gpt2c_context* get() const noexcept { return context_.get(); }
+
+private:
+    int32_t vocab_size_;
+    std::unique_ptr<gpt2c_context, detail::ContextDeleter> context_;
 };
 
 }  // namespace api

@@ -9,6 +9,8 @@
 #include <gpt2c/runtime.h>
 #include <gpt2c/runtime.hpp>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -165,6 +167,44 @@ int main(int argc, char** argv) {
         w1.join();
         w2.join();
         EXPECT(t1 == streamed && t2 == streamed);
+
+        // Contexts through the wrapper: the prompt in slot 0, copied to slot 1, both continued
+        // greedily in shared steps, give the greedy ids; two contexts step from two threads at once.
+        std::vector<int32_t> prompt_ids = model.tokenize(prompt);
+        auto continue_both = [&](std::vector<int32_t>& a, std::vector<int32_t>& b) {
+            gpt2c::api::Context context(model, 2, int32_t(prompt_ids.size()) + n);
+            std::vector<gpt2c::api::BatchRow> rows;
+            for (size_t i = 0; i < prompt_ids.size(); ++i)
+                rows.push_back({prompt_ids[i], 0, int32_t(i), i + 1 == prompt_ids.size()});
+            std::vector<float> logits;
+            context.step(rows, logits);
+            context.copy_prefix(0, 1, int32_t(prompt_ids.size()));
+            auto argmax = [&](size_t row) {
+                auto first = logits.begin() + long(row * size_t(model.vocab_size()));
+                return int32_t(std::max_element(first, first + model.vocab_size()) - first);
+            };
+            a = {argmax(0)};
+            b = {a[0]};
+            for (int i = 1; i < n; ++i) {
+                context.step({{a.back(), 0, context.length(0), 1}, {b.back(), 1, context.length(1), 1}}, logits);
+                a.push_back(argmax(0));
+                b.push_back(argmax(1));
+            }
+        };
+        std::vector<int32_t> a1, b1, a2, b2;
+        std::thread c1([&] { continue_both(a1, b1); });
+        std::thread c2([&] { continue_both(a2, b2); });
+        c1.join();
+        c2.join();
+        EXPECT(model.detokenize(a1) == streamed && a1 == b1 && a1 == a2 && b1 == b2);
+        try {
+            gpt2c::api::Context context(model, 1, 4);
+            std::vector<float> logits;
+            context.step({{1, 0, 0, 1}, {1, 0, 1, 1}, {1, 0, 2, 1}, {1, 0, 3, 1}, {1, 0, 4, 1}}, logits);
+            EXPECT(!"a step past the context did not throw");
+        } catch (const gpt2c::api::Error& e) {
+            EXPECT(e.status() == GPT2C_ERROR_CONTEXT_FULL);
+        }
 
         std::cout << streamed;
         return g_failures ? 1 : 0;
