@@ -16,10 +16,11 @@ Context::Context(std::shared_ptr<Model> model, int n_slots, int64_t context) : m
              c.n_positions, c.n_positions);
     floats_per_position_ = model_->library().kv_cache_floats() / c.n_positions;
     lengths_.assign(size_t(n_slots), 0);
-    // Both are mapped in now: a context is made before its requests arrive, and the first step of a
-    // fresh context should cost what every later one does (no page fault per first-touched page).
-    // The KV cache is what the caller reserved (slots x context), not slots x n_positions.
-    kv_cache_ = AlignedBuffer<float>(size_t(n_slots) * size_t(context_) * size_t(floats_per_position_), true);
+    // The arena is mapped in now: every step reuses it, and a fresh context's first step should not
+    // pay a page fault per page of activations. The KV cache (slots x the context reserved, not
+    // slots x n_positions) stays lazy: its pages count only once sequences reach them, so many long
+    // slots cost memory for what they hold, and a prompt's rows fault in only its own positions.
+    kv_cache_ = AlignedBuffer<float>(size_t(n_slots) * size_t(context_) * size_t(floats_per_position_));
     arena_ = AlignedBuffer<std::byte>(size_t(model_->library().arena_bytes()), true);
 }
 

@@ -33,8 +33,9 @@ struct BatchRow {
 class Context {
 public:
     // n_slots >= 1 sequences of up to `context` positions each (0: the model's
-    // n_positions). The KV cache (n_slots x context positions) and the arena are
-    // mapped in here, so the first step runs as fast as later ones.
+    // n_positions). The arena is mapped in here, so the first step runs about as
+    // fast as later ones; the KV cache (n_slots x context positions) is reserved
+    // and its pages are mapped in as sequences reach them.
     Context(std::shared_ptr<Model> model, int n_slots, int64_t context = 0);
 
     // Runs `rows` as one forward call and writes the logits of the rows that

@@ -90,8 +90,9 @@ gpt2c_status gpt2c_generate(gpt2c_model* model, const char* prompt, int32_t max_
 typedef struct gpt2c_context gpt2c_context;
 
 /* n_slots >= 1 sequence slots of up to context_length positions each (0: the
- * model's context length). The KV cache and the step buffers are mapped in
- * here, so the first step is as fast as later ones. */
+ * model's context length). The step buffers are mapped in here, so the first
+ * step is about as fast as later ones; the KV cache (n_slots x context_length
+ * positions) is reserved, and takes memory as sequences reach its positions. */
 gpt2c_status gpt2c_context_create(gpt2c_model* model, int32_t n_slots, int32_t context_length, gpt2c_context** out);
 void gpt2c_context_free(gpt2c_context* context);
 
