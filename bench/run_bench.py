@@ -20,14 +20,14 @@ Needs numpy and torch for the peer, with OpenBLAS behind torch (Debian: apt-get 
 python3-numpy python3-torch libopenblas0-pthread; without OpenBLAS, Debian's torch falls back
 to the reference BLAS and runs ~50x slower, which would make any ratio meaningless).
 """
-import argparse
 import json
 import os
 import subprocess
 import sys
 
+import bench_common
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 
 
 def run_json(cmd, env=None):
@@ -63,11 +63,7 @@ def prefill_flops_per_token(cfg, prompt_tokens):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--model", default="/tmp/gpt2-124m")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap = bench_common.parser(repeats=5)
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--gen", type=int, default=128)
     ap.add_argument("--dtypes", default="f32,bf16,int8")
@@ -75,9 +71,8 @@ def main():
     ap.add_argument("--skip-contention", action="store_true")
     ap.add_argument("--json-out", help="also write every measurement to this file")
     args = ap.parse_args()
-    gpt2c = os.path.join(args.build, "bin", "gpt2c")
-    if not os.path.exists(os.path.join(args.model, "model.safetensors")):
-        subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), args.model], check=True)
+    gpt2c = bench_common.gpt2c_binary(args)
+    bench_common.ensure_checkpoint(args.model)
     cfg = json.load(open(os.path.join(args.model, "config.json")))
     flops = prefill_flops_per_token(cfg, args.prompt_tokens)
 

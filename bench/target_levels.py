@@ -11,30 +11,22 @@ library, the libraries taking turns for --rounds rounds so a drift of the host s
 over all of them. Prints the median prefill tok/s and decode ms/token of each, and each
 level's ratio to native. Levels this CPU cannot run are skipped (the runtime refuses them).
 """
-import argparse
 import json
 import os
 import statistics
 import subprocess
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+import bench_common
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--model", default="/tmp/gpt2-124m")
-    ap.add_argument("--threads", type=int, default=2)
+    ap = bench_common.parser(repeats=3, repeats_help="gpt2c bench --repeats per round")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--repeats", type=int, default=3, help="gpt2c bench --repeats per round")
     ap.add_argument("--dtypes", default="f32,bf16,int8")
     ap.add_argument("--cpus", default="native,x86-64-v4,x86-64-v3,x86-64-v2,x86-64")
     args = ap.parse_args()
-    gpt2c = os.path.join(args.build, "bin", "gpt2c")
-    if not os.path.exists(os.path.join(args.model, "model.safetensors")):
-        subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), args.model], check=True)
+    gpt2c = bench_common.gpt2c_binary(args)
+    bench_common.ensure_checkpoint(args.model)
     out_dir = os.path.join(args.model, "levels")
     os.makedirs(out_dir, exist_ok=True)
 
