@@ -14,6 +14,7 @@
 
 #include "runtime/c_api_internal.h"
 #include "runtime/c_api_model.h"
+#include "runtime/c_api_options.h"
 #include "runtime/generator.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
@@ -62,42 +63,6 @@ namespace {
 // re-entry from a callback instead of deadlocking).
 thread_local std::vector<const gpt2c_model*> t_generating;
 
-[[noreturn]] void step_fail(gpt2c_status status, std::string message) { throw StepError{status, std::move(message)}; }
-
-gpt2c_sampling builtin_defaults() {
-    gpt2c_sampling s{};
-    s.greedy = 0;
-    s.temperature = 1.0f;
-    s.top_k = 0;
-    s.top_p = 1.0f;
-    s.repetition_penalty = 1.0f;
-    s.seed = 0;
-    return s;
-}
-
-// "" when `s` is usable, else what is wrong (naming the field as `prefix` + name).
-std::string check_sampling(const gpt2c_sampling& s, const std::string& prefix) {
-    if (std::isnan(s.temperature) || std::isinf(s.temperature))
-        return fmt::format("{}temperature must be a finite number, got {}", prefix, s.temperature);
-    if (s.top_k < 0) return fmt::format("{}top_k must be >= 0 (0: no limit), got {}", prefix, s.top_k);
-    if (!(s.top_p > 0.0f && s.top_p <= 1.0f))
-        return fmt::format("{}top_p must be in (0, 1] (1: no nucleus cut), got {}", prefix, s.top_p);
-    if (!(s.repetition_penalty >= 1.0f) || std::isinf(s.repetition_penalty))
-        return fmt::format("{}repetition_penalty must be a finite number >= 1 (1: none), got {}", prefix,
-                           s.repetition_penalty);
-    return "";
-}
-
-gpt2c::SamplingOptions to_options(const gpt2c_sampling& s) {
-    gpt2c::SamplingOptions o;
-    o.greedy = s.greedy != 0 || s.temperature <= 0.0f;
-    o.temperature = s.temperature;
-    o.top_k = s.top_k;
-    o.top_p = s.top_p;
-    o.repetition_penalty = s.repetition_penalty;
-    o.seed = s.seed;
-    return o;
-}
 
 // Reads model_dir/generation_config.json (Hugging Face keys) into `m`'s
 // sampling defaults and end-of-text id, when the file exists.
@@ -163,17 +128,6 @@ void read_generation_config(gpt2c_model& m, const std::string& model_dir) {
     }
     if (auto it = j.find("bos_token_id"); it != j.end() && it->is_number_integer() && id_in_range(it->get<int64_t>()))
         m.bos_token_id = int32_t(it->get<int64_t>());
-}
-
-// Copies `values` into a malloc'ed array (never NULL on success, even when empty).
-template <typename T>
-T* malloc_copy(const T* values, size_t count, size_t extra = 0) {
-    size_t n = count + extra;
-    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
-    T* out = static_cast<T*>(std::malloc(n ? n * sizeof(T) : 1));
-    if (!out) throw std::bad_alloc();
-    if (count) std::memcpy(out, values, count * sizeof(T));
-    return out;
 }
 
 }  // namespace
@@ -277,6 +231,17 @@ void gpt2c_sampling_defaults(const gpt2c_model* model, gpt2c_sampling* sampling)
     *sampling = model ? model->defaults : builtin_defaults();
 }
 
+void gpt2c_generate_options_defaults(const gpt2c_model* model, gpt2c_generate_options* options) {
+    if (!options) {
+        null_argument("gpt2c_generate_options_defaults", "options");
+        return;
+    }
+    *options = gpt2c_generate_options{};
+    options->sampling = model ? model->defaults : builtin_defaults();
+    options->max_new_tokens = 16;
+    options->logprobs = -1;
+}
+
 gpt2c_status gpt2c_generate(gpt2c_model* model, const char* prompt, int32_t max_new_tokens,
                             const gpt2c_sampling* sampling, gpt2c_token_callback callback, void* user_data,
                             gpt2c_generation_stats* stats) {
@@ -320,9 +285,11 @@ gpt2c_status gpt2c_generate(gpt2c_model* model, const char* prompt, int32_t max_
         if (stats) stats->prompt_tokens = int64_t(tokens.size());
         if (max_new_tokens == 0) return GPT2C_OK;
 
-        std::optional<gpt2c::Sampler> sampler;
+        gpt2c::GenerateOptions generate_options;
+        generate_options.sampling = to_options(options);
+        generate_options.max_new_tokens = max_new_tokens;
         try {
-            sampler.emplace(to_options(options));
+            gpt2c::Sampler check(generate_options.sampling);
         } catch (const gpt2c::Error& e) {
             step_fail(GPT2C_ERROR_INVALID_ARGUMENT, fmt::format("{}: sampling: {}", fn, e.what()));
         }
@@ -336,19 +303,17 @@ gpt2c_status gpt2c_generate(gpt2c_model* model, const char* prompt, int32_t max_
         model->session->reset();
 
         std::string text;  // the callback's text, NUL-terminated for convenience
-        gpt2c::TokenCallback on_token = [&](int32_t token, std::string_view piece) {
-            if (!callback) return true;
-            text.assign(piece);
-            return callback(user_data, token, text.c_str(), text.size()) == 0;
+        gpt2c::EventCallback on_event = [&](const gpt2c::TokenEvent& event) {
+            // The final event only when it carries text the tokens left held back.
+            const bool final = event.token < 0;
+            if (!callback || (final && (event.text.empty() || event.finish == gpt2c::FinishReason::cancelled)))
+                return true;
+            text.assign(event.text);
+            return callback(user_data, event.token, text.c_str(), text.size()) == 0;
         };
-        gpt2c::GenerationStats result = gpt2c::generate(*model->session, model->tokenizer, tokens, max_new_tokens,
-                                                        *sampler, model->eos_token_id, on_token);
-        if (stats) {
-            stats->prompt_tokens = result.prompt_tokens;
-            stats->generated_tokens = result.generated_tokens;
-            stats->prefill_seconds = result.prefill_seconds;
-            stats->decode_seconds = result.decode_seconds;
-        }
+        gpt2c::GenerationStats result = gpt2c::generate(*model->session, model->tokenizer, tokens, generate_options,
+                                                        model->eos_token_id, on_event);
+        copy_stats(result, stats);
         return GPT2C_OK;
     });
 }

@@ -10,6 +10,9 @@
 
 #include "support/error.h"
 
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 #include <string_view>
@@ -46,6 +49,21 @@ gpt2c_status guarded(const char* function, gpt2c_status error_status, Body&& bod
     } catch (...) {
         return set_error(GPT2C_ERROR_INTERNAL, std::string(function) + ": internal error: unknown exception");
     }
+}
+
+[[noreturn]] inline void step_fail(gpt2c_status status, std::string message) {
+    throw StepError{status, std::move(message)};
+}
+
+// Copies `values` into a malloc'ed array (never NULL on success, even when empty).
+template <typename T>
+T* malloc_copy(const T* values, size_t count, size_t extra = 0) {
+    size_t n = count + extra;
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+    T* out = static_cast<T*>(std::malloc(n ? n * sizeof(T) : 1));
+    if (!out) throw std::bad_alloc();
+    if (count) std::memcpy(out, values, count * sizeof(T));
+    return out;
 }
 
 inline gpt2c_status null_argument(const char* function, const char* argument) {

@@ -1,57 +1,40 @@
-// runtime/generator.h - the generation loop: prefill the prompt, then sample and decode token by token.
+// runtime/generator.h - the generation loop of one sequence: prefill the prompt, then sample and decode token by token.
 //
-// Text is streamed as complete UTF-8 characters: bytes of a character split
-// across tokens are held back until the character is whole (see
-// Utf8Streamer). Stops at the end-of-text token or after max_new_tokens, or
-// when the callback returns false.
+// The per-token work (sampling, UTF-8 text, stop strings, log-probabilities)
+// is a SequenceGenerator's (runtime/sequence.h); this loop runs the model for
+// it on a Session. The Engine (runtime/engine.h) runs many such sequences in
+// batched steps, with the same per-token work and so the same tokens.
 #pragma once
 
 #include "runtime/model.h"
-#include "runtime/sampler.h"
+#include "runtime/sequence.h"
 #include "runtime/tokenizer.h"
 
 #include <cstdint>
-#include <functional>
-#include <string>
-#include <string_view>
 #include <vector>
 
 namespace gpt2c {
-
-// Buffers bytes and releases only complete UTF-8 characters. Invalid bytes
-// (that can never start or continue a character) are released as they are.
-// At most 3 bytes (an incomplete trailing character) are ever held back.
-class Utf8Streamer {
-public:
-    std::string push(std::string_view bytes);             // the complete part
-    void push(std::string_view bytes, std::string& out);  // appends the complete part to `out`
-    std::string flush();                                  // whatever is held back, at the end
-private:
-    std::string pending_;
-};
 
 struct GenerationStats {
     int64_t prompt_tokens = 0;
     int64_t generated_tokens = 0;
     double prefill_seconds = 0;
     double decode_seconds = 0;
-    bool stopped_at_eos = false;
+    FinishReason finish = FinishReason::none;
+    int32_t last_token = -1;  // the last token sampled (end-of-text included); -1 when none was
 };
 
-// Called once per generated token with the token id and the text that became
-// complete with it (possibly empty). Return false to stop. When generation
-// ends with bytes still held back (an incomplete character), they are passed
-// in one last call with token -1.
-using TokenCallback = std::function<bool(int32_t token, std::string_view text)>;
-
 // Prompts longer than the context are an error (gpt2c::Error), as is a
-// prompt that leaves no room for one new token. max_new_tokens is clipped to
-// the room left in the context. eos_token_id < 0: never stop early. An empty
-// prompt starts from the end-of-text token (as GPT-2 does unconditionally);
-// without one it is an error. The prompt runs after session.n_past() tokens
-// already in the session. The end-of-text token is not passed to the callback.
+// prompt that leaves no room for one new token. options.max_new_tokens is
+// clipped to the room left in the context. eos_token_id < 0: never stop early.
+// An empty prompt starts from the end-of-text token (as GPT-2 does
+// unconditionally); without one it is an error. The prompt runs after
+// session.n_past() tokens already in the session; the last token sampled is
+// not run (it is stats.last_token). The callback gets one event per token of
+// the text (not the end-of-text token) and then the final one (token -1);
+// returning false cancels. Time spent in the callback is not decode time.
 GenerationStats generate(Session& session, const Tokenizer& tokenizer, const std::vector<int32_t>& prompt,
-                         int64_t max_new_tokens, Sampler& sampler, int32_t eos_token_id, const TokenCallback& callback);
+                         const GenerateOptions& options, int32_t eos_token_id, const EventCallback& callback);
 
 // How many tokens generate() will produce: max_new_tokens clipped to the room
 // left after `n_past` + `prompt_tokens` in a context of `context` positions.

@@ -127,7 +127,8 @@ void Model::prepare_weights() {
         if (weights[i].used_by_forward) acquire_raw(i);
 }
 
-Session::Session(std::shared_ptr<Model> model) : context_(std::make_unique<Context>(std::move(model), 1)) {}
+Session::Session(std::shared_ptr<Model> model, int64_t context)
+    : context_(std::make_unique<Context>(std::move(model), 1, context)) {}
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
@@ -155,6 +156,7 @@ std::vector<float> Session::next_logits(std::span<const int32_t> tokens) {
 int64_t Session::n_past() const { return context_->length(0); }
 int64_t Session::capacity() const { return context_->context(); }
 void Session::reset() { context_->clear(0); }
+void Session::truncate(int64_t length) { context_->truncate(0, length); }
 const Model& Session::model() const { return context_->model(); }
 
 }  // namespace gpt2c

@@ -51,10 +51,11 @@ private:
 
 class Context;
 
-// One sequence: a Context with one slot of the full context (runtime/context.h).
+// One sequence: a Context with one slot (runtime/context.h).
 class Session {
 public:
-    explicit Session(std::shared_ptr<Model> model);
+    // `context` positions (0: the model's n_positions).
+    explicit Session(std::shared_ptr<Model> model, int64_t context = 0);
     ~Session();
     Session(Session&&) noexcept;
     Session& operator=(Session&&) noexcept;
@@ -71,6 +72,7 @@ public:
     int64_t n_past() const;
     int64_t capacity() const;
     void reset();
+    void truncate(int64_t length);  // keeps the first `length` positions
     const Model& model() const;
 
 private:

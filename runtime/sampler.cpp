@@ -20,6 +20,10 @@ void validate(const SamplingOptions& o) {
     if (!std::isfinite(o.repetition_penalty) || o.repetition_penalty < 1.0f)
         fail("sampling option repetition_penalty must be a finite number >= 1 (1: none), got {}",
              o.repetition_penalty);
+    if (!(o.presence_penalty >= -2.0f && o.presence_penalty <= 2.0f))
+        fail("sampling option presence_penalty must be in [-2, 2] (0: none), got {}", o.presence_penalty);
+    if (!(o.frequency_penalty >= -2.0f && o.frequency_penalty <= 2.0f))
+        fail("sampling option frequency_penalty must be in [-2, 2] (0: none), got {}", o.frequency_penalty);
 }
 
 // CTRL's rule: shrink a positive logit, push a negative one further down.
@@ -55,7 +59,7 @@ void cut_nucleus(std::vector<int32_t>& order, std::vector<double>& weights, size
 
 Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(options.seed) { validate(options_); }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history, size_t n_generated) {
     const auto vocab = int32_t(logits.size());
     if (vocab == 0) fail("sampler: no logits to sample from");
     scratch_.assign(logits.begin(), logits.end());
@@ -69,6 +73,22 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
                 fail("sampler: history token id {} is out of range: the vocabulary has {} tokens", id, vocab);
             scratch_[size_t(id)] = penalize(logits[size_t(id)], options_.repetition_penalty);
         }
+    }
+    if (options_.presence_penalty != 0.0f || options_.frequency_penalty != 0.0f) {
+        if (n_generated > history.size())
+            fail("sampler: {} generated tokens but a history of only {}", n_generated, history.size());
+        const std::span<const int32_t> generated = history.last(n_generated);
+        counts_.assign(size_t(vocab), 0);
+        for (int32_t id : generated) {
+            if (id < 0 || id >= vocab)
+                fail("sampler: history token id {} is out of range: the vocabulary has {} tokens", id, vocab);
+            ++counts_[size_t(id)];
+        }
+        for (int32_t id : generated)
+            if (counts_[size_t(id)] > 0) {  // each id once: its count is cleared below
+                scratch_[size_t(id)] -= options_.presence_penalty + options_.frequency_penalty * float(counts_[size_t(id)]);
+                counts_[size_t(id)] = 0;
+            }
     }
 
     if (options_.greedy || options_.temperature <= 0.0f)

@@ -12,6 +12,8 @@ packages=(
   libfmt-dev nlohmann-json3-dev libpcre2-dev    # formatting, JSON, the tokenizer's regex
   catch2                                        # unit tests (Catch2 v2)
   python3                                       # lit
+  libcpp-httplib-dev                            # gpt2c serve: the HTTP server
+  haproxy curl                                  # tests: replicas behind a load balancer (deploy/), HTTP probes
 )
 
 missing=()

@@ -71,10 +71,10 @@ GenerateLoopTiming time_generate_loop(const std::shared_ptr<Model>& model, const
     std::vector<double> per_token;
     for (int r = 0; r < repeats; ++r) {
         Session session(model);
-        SamplingOptions greedy;
-        greedy.greedy = true;
-        Sampler sampler(greedy);
-        GenerationStats stats = generate(session, tokenizer, prompt, gen, sampler, -1, nullptr);
+        GenerateOptions greedy;
+        greedy.sampling.greedy = true;
+        greedy.max_new_tokens = gen;
+        GenerationStats stats = generate(session, tokenizer, prompt, greedy, -1, nullptr);
         // generated_tokens - 1 decode steps (the first token comes from the prefill's logits).
         if (stats.generated_tokens > 1) per_token.push_back(stats.decode_seconds * 1e3 / double(stats.generated_tokens - 1));
     }

@@ -192,7 +192,7 @@ void print_stats(const GenerationStats& st) {
         "ms/token){}\n",
         program_name(), st.prompt_tokens, st.prefill_seconds * 1e3, rate(st.prompt_tokens, st.prefill_seconds),
         st.generated_tokens, st.decode_seconds * 1e3, rate(st.generated_tokens, st.decode_seconds), ms_per_token,
-        st.stopped_at_eos ? "; stopped at end-of-text" : "");
+        st.finish == FinishReason::eos ? "; stopped at end-of-text" : "");
 }
 
 std::vector<int32_t> parse_id_array(const std::string& text, int32_t vocab) {
@@ -253,7 +253,8 @@ int cmd_run(int argc, char** argv) {
     RunSettings settings;
     apply_generation_config(dir, tokenizer.vocab_size(), settings);
     apply_options(args, settings);
-    Sampler sampler(settings.sampling);
+    GenerateOptions options;
+    options.sampling = settings.sampling;
 
     const std::vector<int32_t> prompt = tokenizer.encode(prompt_text, args.has("--allow-special"));
     auto model = Model::load(lib, model_path, int(args.get_int("--threads", 0, 0, 1024)));
@@ -274,12 +275,12 @@ int cmd_run(int argc, char** argv) {
         max_new = std::max<int64_t>(0, *settings.max_length - int64_t(std::max<size_t>(prompt.size(), 1)));
     }
 
+    options.max_new_tokens = max_new;
     Session session(model);
-    const GenerationStats stats = generate(session, tokenizer, prompt, max_new, sampler, eos,
-                                           [](int32_t, std::string_view text) {
-                                               write_stdout(text);
-                                               return true;
-                                           });
+    const GenerationStats stats = generate(session, tokenizer, prompt, options, eos, [](const TokenEvent& event) {
+        write_stdout(event.text);
+        return true;
+    });
     print_stats(stats);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -204,6 +205,83 @@ int main(int argc, char** argv) {
             EXPECT(!"a step past the context did not throw");
         } catch (const gpt2c::api::Error& e) {
             EXPECT(e.status() == GPT2C_ERROR_CONTEXT_FULL);
+        }
+
+        // A session: the greedy turn gives the greedy text, with log-probabilities; a
+        // second turn runs after it and the conversation keeps every token.
+        {
+            gpt2c::api::Session chat(model);
+            chat.append(prompt);
+            gpt2c::api::GenerateOptions options = model.generate_options();
+            options.sampling.greedy = 1;
+            options.max_new_tokens = n;
+            options.logprobs = 2;
+            std::string text;
+            gpt2c_finish_reason finish = GPT2C_FINISH_NONE;
+            bool logprobs_ok = true;
+            chat.generate(options, [&](const gpt2c::api::Event& e) {
+                text.append(e.text, e.length);
+                if (e.token >= 0)
+                    logprobs_ok = logprobs_ok && e.n_top == 2 && e.top[0].token == e.token && e.logprob <= 0 &&
+                                  e.logprob == e.top[0].logprob && e.top[1].logprob <= e.top[0].logprob;
+                finish = e.finish;
+                return true;
+            });
+            EXPECT(text == streamed);
+            EXPECT(logprobs_ok);
+            EXPECT(finish == GPT2C_FINISH_LENGTH);
+            const int32_t after_first = chat.length();
+            EXPECT(after_first == int32_t(prompt_ids.size()) + n);
+            chat.append("\n");
+            options.max_new_tokens = 2;
+            chat.generate(options);
+            EXPECT(chat.length() > after_first + 1);
+            const std::vector<int32_t> all = chat.tokens();
+            EXPECT(std::vector<int32_t>(all.begin(), all.begin() + long(prompt_ids.size())) == prompt_ids);
+        }
+
+        // An engine: requests from two threads, one stepping thread; each gets the greedy
+        // text; a stop string cuts it; a full queue is refused with BUSY.
+        {
+            gpt2c::api::EngineOptions engine_options = gpt2c::api::Engine::default_options();
+            engine_options.n_slots = 2;
+            gpt2c::api::Engine engine(model, engine_options);
+            gpt2c::api::GenerateOptions options = model.generate_options();
+            options.sampling.greedy = 1;
+            options.max_new_tokens = n;
+            std::mutex mutex;
+            std::vector<std::string> texts(4);
+            std::vector<gpt2c_finish_reason> finishes(4, GPT2C_FINISH_NONE);
+            auto submit = [&](size_t k, const gpt2c::api::GenerateOptions& o) {
+                engine.submit(prompt_ids, o, [&, k](const gpt2c::api::Event& e) {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    texts[k].append(e.text, e.length);
+                    if (e.finish != GPT2C_FINISH_NONE) finishes[k] = e.finish;
+                    return true;
+                });
+            };
+            gpt2c::api::GenerateOptions stop = options;
+            const std::string cut = streamed.substr(streamed.size() / 2, 3);
+            stop.stop = {cut};
+            std::thread s1([&] { submit(0, options); submit(1, options); });
+            std::thread s2([&] { submit(2, options); submit(3, stop); });
+            s1.join();
+            s2.join();
+            for (int guard = 0; guard < 100000 && (engine.stats().active || engine.stats().queued); ++guard) engine.step();
+            for (size_t k = 0; k < 3; ++k) EXPECT(texts[k] == streamed && finishes[k] == GPT2C_FINISH_LENGTH);
+            EXPECT(texts[3] == streamed.substr(0, streamed.find(cut)) && finishes[3] == GPT2C_FINISH_STOP_STRING);
+            EXPECT(engine.stats().active == 0);
+
+            gpt2c::api::EngineOptions tiny = engine_options;
+            tiny.max_queue = 1;
+            gpt2c::api::Engine full(model, tiny);
+            full.submit(prompt_ids, options, nullptr);
+            try {
+                full.submit(prompt_ids, options, nullptr);
+                EXPECT(!"a submit past the queue's limit did not throw");
+            } catch (const gpt2c::api::Error& e) {
+                EXPECT(e.status() == GPT2C_ERROR_BUSY);
+            }
         }
 
         std::cout << streamed;

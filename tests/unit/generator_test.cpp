@@ -1,5 +1,6 @@
 // tests/unit/generator_test.cpp - Utf8Streamer (synthetic bytes and real GPT-2 tokens) and generation planning.
 #include "runtime/generator.h"
+#include "runtime/utf8_streamer.h"
 
 #include "runtime/tokenizer.h"
 #include "support/error.h"

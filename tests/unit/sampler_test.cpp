@@ -294,3 +294,34 @@ TEST_CASE("sampler: infinite logits", "[sampler]") {
     Sampler nucleus(sampling(1.0f, 0, 0.5f, 1));
     CHECK(draw(nucleus, Logits{-inf, 5, -inf}, 20) == Ids(20, 1));
 }
+
+TEST_CASE("sampler: presence and frequency penalties count generated tokens only", "[sampler]") {
+    SamplingOptions o;
+    o.greedy = true;
+    o.presence_penalty = 0.5f;
+    Sampler presence(o);
+    // History {0 | 0}: the prompt's 0 does not count, the generated one does: 2.0 - 0.5 < 1.9.
+    CHECK(presence.sample(Logits{2.0f, 1.9f}, Ids{0, 0}, 0) == 0);
+    CHECK(presence.sample(Logits{2.0f, 1.9f}, Ids{0, 0}, 1) == 1);
+    // Presence counts once however often: 2.0 - 0.5 = 1.5 > 1.4.
+    CHECK(presence.sample(Logits{2.0f, 1.4f}, Ids{0, 0, 0}, 3) == 0);
+    o.presence_penalty = 0;
+    o.frequency_penalty = 0.25f;
+    Sampler frequency(o);
+    // Frequency counts each time: 2.0 - 0.25 * 3 = 1.25 < 1.4; with two, 1.5 > 1.4.
+    CHECK(frequency.sample(Logits{2.0f, 1.4f}, Ids{0, 0, 0}, 3) == 1);
+    CHECK(frequency.sample(Logits{2.0f, 1.4f}, Ids{0, 0, 0}, 2) == 0);
+    // Negative values encourage repeats.
+    o.frequency_penalty = -1.0f;
+    Sampler encourage(o);
+    CHECK(encourage.sample(Logits{1.0f, 1.5f}, Ids{0}, 1) == 0);
+    // Out of range values are refused, naming the option.
+    o.frequency_penalty = 2.5f;
+    CHECK_THROWS_WITH(Sampler(o), Catch::Contains("frequency_penalty"));
+    o.frequency_penalty = 0;
+    o.presence_penalty = -3.0f;
+    CHECK_THROWS_WITH(Sampler(o), Catch::Contains("presence_penalty"));
+    o.presence_penalty = 1;
+    Sampler checked(o);
+    CHECK_THROWS_WITH(checked.sample(Logits{1.0f, 2.0f}, Ids{0}, 2), Catch::Contains("history"));
+}
