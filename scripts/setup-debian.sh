@@ -20,11 +20,22 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# The server tests drive gpt2c serve with the official OpenAI client on Node.js.
+# A machine that has node and npm already (e.g. from NodeSource) keeps them.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "setup: installing ${missing[*]}" >&2
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The `openai` npm package at the version tests/server/node/package-lock.json pins.
+node_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/server/node"
+if [ ! -f "$node_dir/node_modules/openai/package.json" ]; then
+  echo "setup: npm ci in $node_dir" >&2
+  npm ci --prefix "$node_dir" --no-audit --no-fund
+fi

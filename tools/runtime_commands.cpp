@@ -2,6 +2,10 @@
 #include "tools/commands.h"
 #include "tools/driver.h"
 
+#ifdef GPT2C_HAVE_SERVER
+#include "server/serve.h"
+#endif
+
 namespace gpt2c::tools {
 
 std::span<const Command> runtime_commands() {
@@ -12,6 +16,10 @@ std::span<const Command> runtime_commands() {
         {"tokenize", "print the token ids of the text on stdin", cmd_tokenize},
         {"detokenize", "write the text of the token ids (a JSON array) on stdin", cmd_detokenize},
         {"bench", "measure prefill and decode speed, load time and memory", cmd_bench},
+#ifdef GPT2C_HAVE_SERVER
+        {"serve", "an OpenAI-compatible HTTP server (/v1/completions) with continuous batching",
+         gpt2c::server::cmd_serve},
+#endif
     };
     return kCommands;
 }

@@ -47,8 +47,9 @@ done
 
 expect_ok "gpt2c-run --help" "$RUN" --help
 listed=$(sed -n '/^commands:/,$ s/^  \([a-z]*\) .*/\1/p' "$WORK/stdout.txt" | tr '\n' ' ')
-check "gpt2c-run --help lists exactly the six runtime commands ('$listed')" \
-    test "$listed" = "logits generate run tokenize detokenize bench "
+# serve is there when the build found cpp-httplib (always, with the set-up's packages).
+check "gpt2c-run --help lists exactly the runtime commands ('$listed')" \
+    test "$listed" = "logits generate run tokenize detokenize bench serve "
 check "gpt2c-run --help names gpt2c-run" grep -q '^usage: gpt2c-run <command>' "$WORK/stdout.txt"
 
 # ------------------------------------------------------------------ same results as gpt2c
