@@ -77,7 +77,10 @@ function rawExchange(head, body = Buffer.alloc(0), { bodyDelayMs = 500, timeoutM
     setTimeout(() => {
       if (data.length > 0) return sock.end();
       bodySent = true;
-      sock.write(body, () => sock.end());
+      // With a body, no half-close: a server may take the FIN for a client that left and not answer.
+      // Such requests say "Connection: close", so the server ends the exchange itself.
+      if (body.length === 0) sock.write(body, () => sock.end());
+      else sock.write(body);
     }, bodyDelayMs).unref();
   }), timeoutMs, 'raw HTTP exchange');
 }
@@ -157,7 +160,7 @@ test('oversized bodies get 413', { timeout: 60_000 }, async () => {
   for (let attempt = 0; attempt < 3 && !r; attempt++) {
     try {
       r = await rawExchange(
-        `POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`, big);
+        `POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`, big);
     } catch (e) {
       resets.push(e.message);
     }
