@@ -41,7 +41,8 @@ struct FloatPanels {
     // C[MR, NV*16] (+)= A[MR, kc] * B[kc, NV*16] where B is a panel slice and A
     // has row stride lda. Accumulators live in registers: MR * NV vectors
     // (AVX-512: 8 * 2 = 16 of the 32 zmm registers).
-    template <int MR, int NV>
+    // PF: prefetch the panel ahead (the first row block, which streams it from memory).
+    template <int MR, int NV, bool PF>
     static GPT2C_MEMBER_INLINE void micro(const float* A, int64_t lda, const char* B, int64_t kc, float* C, int64_t ldc,
                                    bool accumulate) {
         const int64_t nr = NV * 16;
@@ -49,6 +50,7 @@ struct FloatPanels {
         for (int m = 0; m < MR; ++m)
             for (int v = 0; v < NV; ++v) acc[m][v] = accumulate ? load16(C + m * ldc + v * 16) : (vf16)0.0f;
         for (int64_t k = 0; k < kc; ++k) {
+            if (PF) prefetch_ahead(B + k * row_bytes(nr), row_bytes(nr));
             vf16 b[NV];
             for (int v = 0; v < NV; ++v) b[v] = load(B, k, nr, v);
             for (int m = 0; m < MR; ++m) {

@@ -34,7 +34,7 @@ struct Bf16PairPanels {
         return (__m512bh)_mm512_set1_epi32(pair);
     }
 
-    template <int MR, int NV>
+    template <int MR, int NV, bool PF>
     static GPT2C_MEMBER_INLINE void micro(const uint16_t* A, int64_t lda, const char* B, int64_t kc, float* C, int64_t ldc,
                                    bool accumulate) {
         const int64_t nr = NV * 16;
@@ -42,6 +42,7 @@ struct Bf16PairPanels {
         for (int m = 0; m < MR; ++m)
             for (int v = 0; v < NV; ++v) acc[m][v] = accumulate ? _mm512_loadu_ps(C + m * ldc + v * 16) : _mm512_setzero_ps();
         for (int64_t p = 0; p < kc / 2; ++p) {
+            if (PF) prefetch_ahead(B + p * nr * 4, nr * 4);
             __m512bh b[NV];
             for (int v = 0; v < NV; ++v) b[v] = load_pairs(B, p, nr, v);
             for (int m = 0; m < MR; ++m) {

@@ -37,16 +37,26 @@ GPT2C_INLINE float scaled(float sum, const float* scale, int64_t j) {
 }
 
 // C[rows, nr] (+)= A[rows, kb] * panel slice, rows of A at stride lda, in
-// register blocks of mr (8), then 4, 2, 1 rows for the remainder.
-template <class Policy, int NV>
+// register blocks of mr (8), then 4, 2, 1 rows for the remainder. PF: this is
+// the first pass over the slice, which prefetches it (the first micro call only).
+template <class Policy, int NV, bool PF>
 GPT2C_INLINE void block_rows(const typename Policy::Input* A, int64_t lda, const char* B, int64_t kb, float* C,
                              int64_t ldc, int64_t rows, int64_t mr, bool accumulate) {
     int64_t m = 0;
+    if (PF) {  // the first block of 8, 4, 2 or 1 rows streams the slice
+        const int64_t first = mr >= 8 && rows >= 8 ? 8 : rows >= 4 ? 4 : rows >= 2 ? 2 : 1;
+        if (first == 8) Policy::template micro<8, NV, true>(A, lda, B, kb, C, ldc, accumulate);
+        if (first == 4) Policy::template micro<4, NV, true>(A, lda, B, kb, C, ldc, accumulate);
+        if (first == 2) Policy::template micro<2, NV, true>(A, lda, B, kb, C, ldc, accumulate);
+        if (first == 1) Policy::template micro<1, NV, true>(A, lda, B, kb, C, ldc, accumulate);
+        m = first;
+    }
     if (mr >= 8)
-        for (; m + 8 <= rows; m += 8) Policy::template micro<8, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
-    for (; m + 4 <= rows; m += 4) Policy::template micro<4, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
-    for (; m + 2 <= rows; m += 2) Policy::template micro<2, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
-    for (; m < rows; ++m) Policy::template micro<1, NV>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+        for (; m + 8 <= rows; m += 8)
+            Policy::template micro<8, NV, false>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m + 4 <= rows; m += 4) Policy::template micro<4, NV, false>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m + 2 <= rows; m += 2) Policy::template micro<2, NV, false>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
+    for (; m < rows; ++m) Policy::template micro<1, NV, false>(A + m * lda, lda, B, kb, C + m * ldc, ldc, accumulate);
 }
 
 // p: x [M,K], panels, bias [N] | null, residual [M,N] | null, out [M,N].
@@ -93,8 +103,12 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
                 int64_t kb = K - k0 < kc ? K - k0 : kc;
                 for (int64_t m0 = 0; m0 < M; m0 += 8) {
                     int64_t rows = M - m0 < 8 ? M - m0 : 8;
-                    block_rows<Policy, NV>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, out + m0 * N + n0, N,
-                                           rows, mr, k0 > 0);
+                    if (m0 == 0)
+                        block_rows<Policy, NV, true>(x + k0, K, values + k0 * row_bytes, kb, out + n0, N, rows, mr,
+                                                     k0 > 0);
+                    else
+                        block_rows<Policy, NV, false>(x + m0 * K + k0, K, values + k0 * row_bytes, kb,
+                                                      out + m0 * N + n0, N, rows, mr, k0 > 0);
                 }
             }
             for (int64_t m = 0; m < M; ++m)
@@ -108,8 +122,8 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
                 int64_t rows = M - m0 < 8 ? M - m0 : 8;
                 for (int64_t k0 = 0; k0 < K; k0 += kc) {
                     int64_t kb = K - k0 < kc ? K - k0 : kc;
-                    block_rows<Policy, NV>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, tile, nr, rows, mr,
-                                           k0 > 0);
+                    block_rows<Policy, NV, false>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, tile, nr, rows,
+                                                  mr, k0 > 0);
                 }
                 for (int64_t m = 0; m < rows; ++m)
                     for (int64_t j = 0; j < width; ++j) {
