@@ -57,6 +57,7 @@ struct ChoiceState {
     LogprobsBuilder logprobs;
     gpt2c_finish_reason finish = GPT2C_FINISH_NONE;
     std::string error;
+    bool seen = false;  // an event (token or final) arrived
 };
 
 std::vector<std::pair<std::string, float>> top_texts(const gpt2c::api::Model& model, const ChoiceEvent& e) {
@@ -111,7 +112,8 @@ private:
     HttpServer& server_;
 };
 
-struct HttpServer::StreamState {
+// One completion being answered, streamed or plain; shared by its handler, content provider and releaser.
+struct HttpServer::CompletionState {
     std::shared_ptr<RequestChannel> channel;
     std::unique_ptr<InFlight> in_flight;
     CompletionHeader header;
@@ -119,8 +121,10 @@ struct HttpServer::StreamState {
     int logprobs = -1;
     bool echo = false;
     std::string prompt_text;
+    int64_t prompt_tokens = 0;
     bool started = false;
     int finals = 0;
+    int seen = 0;  // choices that had an event (plain completions)
     bool failed = false;
 };
 
@@ -350,54 +354,130 @@ void HttpServer::completions(const httplib::Request& req, httplib::Response& res
         }
     }
 
-    CompletionHeader header{new_completion_id(), int64_t(std::time(nullptr)), options_.model_id};
-    if (r.stream) {
-        auto state = std::make_shared<StreamState>();
-        state->channel = channel;
-        state->in_flight = std::move(in_flight);
-        state->header = header;
-        state->choices.resize(size_t(r.n));
-        state->logprobs = r.logprobs;
-        state->echo = r.echo;
-        state->prompt_text = r.prompt_text;
-        for (ChoiceState& c : state->choices) c.offset = r.echo ? int64_t(r.prompt_text.size()) : 0;
+    auto state = std::make_shared<CompletionState>();
+    state->channel = channel;
+    state->in_flight = std::move(in_flight);
+    state->header = CompletionHeader{new_completion_id(), int64_t(std::time(nullptr)), options_.model_id};
+    state->choices.resize(size_t(r.n));
+    state->logprobs = r.logprobs;
+    state->echo = r.echo;
+    state->prompt_text = r.prompt_text;
+    state->prompt_tokens = int64_t(r.prompt.size());
+    for (ChoiceState& c : state->choices) c.offset = r.echo ? int64_t(r.prompt_text.size()) : 0;
+    if (r.stream)
         stream_completion(res, std::move(state));
-        return;
-    }
-
-    std::vector<ChoiceState> choices(size_t(r.n));
-    for (ChoiceState& c : choices) c.offset = r.echo ? int64_t(r.prompt_text.size()) : 0;
-    int finals = 0;
-    std::vector<ChoiceEvent> events;
-    while (finals < r.n) {
-        events.clear();
-        channel->wait(events, std::chrono::milliseconds(200));
-        for (const ChoiceEvent& e : events) {
-            ChoiceState& c = choices[size_t(e.index)];
-            if (e.token >= 0) {
-                apply_token(*model_, r.logprobs, e, c);
-                ++t_log.generated_tokens;
-            } else {
-                c.text += e.text;
-                c.finish = e.finish;
-                c.error = e.error;
-                ++finals;
-            }
-        }
-    }
-    json out = json::array();
-    int64_t generated = 0;
-    for (size_t i = 0; i < choices.size(); ++i) {
-        const ChoiceState& c = choices[i];
-        if (choice_failed(c)) throw failed_choice(c);
-        out.push_back(completion_choice(int(i), r.echo ? r.prompt_text + c.text : c.text,
-                                        choice_logprobs(r.logprobs, c), finish_reason_json(c.finish)));
-        generated += c.tokens;
-    }
-    send_json(res, 200, completion_object(header, std::move(out), int64_t(r.prompt.size()), generated));
+    else
+        plain_completion(res, std::move(state));
 }
 
-void HttpServer::stream_completion(httplib::Response& res, std::shared_ptr<StreamState> state) {
+// Moves the channel's events (waiting up to `timeout` for one) into the choices' text, tokens and finish.
+void HttpServer::collect(CompletionState& st, std::chrono::milliseconds timeout) {
+    std::vector<ChoiceEvent> events;
+    st.channel->wait(events, timeout);
+    for (const ChoiceEvent& e : events) {
+        ChoiceState& c = st.choices[size_t(e.index)];
+        if (!c.seen) {
+            c.seen = true;
+            ++st.seen;
+        }
+        if (e.token >= 0) {
+            apply_token(*model_, st.logprobs, e, c);
+            ++t_log.generated_tokens;
+            continue;
+        }
+        c.text += e.text;
+        c.finish = e.finish;
+        c.error = e.error;
+        ++st.finals;
+        if (choice_failed(c)) st.failed = true;
+    }
+}
+
+// The body of a finished plain completion: the completion object, or the error of its first failed choice.
+std::string HttpServer::plain_body(const CompletionState& st) {
+    json out = json::array();
+    int64_t generated = 0;
+    for (size_t i = 0; i < st.choices.size(); ++i) {
+        const ChoiceState& c = st.choices[i];
+        if (choice_failed(c)) {
+            t_log.note = " (failed)";
+            return dump_json(error_json(failed_choice(c)));
+        }
+        out.push_back(completion_choice(int(i), st.echo ? st.prompt_text + c.text : c.text,
+                                        choice_logprobs(st.logprobs, c), finish_reason_json(c.finish)));
+        generated += c.tokens;
+    }
+    return dump_json(completion_object(st.header, std::move(out), st.prompt_tokens, generated));
+}
+
+// A plain (not streamed) completion. httplib 0.11 tells a handler nothing about its client, so
+// waiting for the tokens in the handler would keep a vanished client's slot until max_tokens.
+// The wait runs in a chunked content provider instead, which checks the connection between
+// 50 ms waits (sink.is_writable peeks at the socket) and cancels the request of a client that
+// left; the body is written once, whole, when every choice has finished.
+//
+// Setting the provider commits the status: httplib sends 200 before calling it. So the handler
+// itself first waits until every choice had its first event (the request got a slot and its
+// prefill ran, or it failed): a request that fails before that - an engine error, cancelled by
+// the drain deadline while queued - still gets its error status (500, 503), and so does one
+// that ends entirely within that wait (it is answered with Content-Length, as before). A
+// choice that fails after the 200 went out (an engine error mid-generation, the drain deadline)
+// makes the body the OpenAI error object ({"error": ...}) under status 200; the request log
+// marks it " (failed)". A client that leaves while the request waits in the queue is noticed
+// once the request gets its slot, within a step of that.
+void HttpServer::plain_completion(httplib::Response& res, std::shared_ptr<CompletionState> state) {
+    const int n = int(state->choices.size());
+    while (state->seen < n && !state->failed) collect(*state, std::chrono::milliseconds(200));
+    if (state->failed) {
+        // Nothing was sent yet: the failure gets its status, and the other choices end now.
+        engine_->cancel(*state->channel);
+        for (const ChoiceState& c : state->choices)
+            if (choice_failed(c)) throw failed_choice(c);
+    }
+    if (state->finals == n) {
+        res.status = 200;
+        res.set_content(plain_body(*state), "application/json");
+        return;
+    }
+    // httplib does not catch exceptions from a content provider: nothing may escape this one.
+    auto provider = [this, state](size_t, httplib::DataSink& sink) -> bool {
+        try {
+            return plain_step(*state, sink);
+        } catch (const std::exception& e) {
+            engine_->cancel(*state->channel);
+            std::cerr << "gpt2c serve: completion failed: " << e.what() << "\n";
+            t_log.note = " (failed)";
+            return false;
+        }
+    };
+    // Called when the response is done with: one that did not end well (client gone, server
+    // stopping) cancels its requests.
+    auto releaser = [this, state](bool success) {
+        if (!success || state->finals < int(state->choices.size())) engine_->cancel(*state->channel);
+    };
+    res.set_chunked_content_provider("application/json", std::move(provider), std::move(releaser));
+}
+
+// Waits up to 50 ms for events; when every choice finished, writes the body and ends the
+// response. False (the response ends) when the client is gone: its request is cancelled.
+bool HttpServer::plain_step(CompletionState& st, httplib::DataSink& sink) {
+    auto give_up = [&] {
+        engine_->cancel(*st.channel);
+        t_log.note = " (client gone)";
+        return false;
+    };
+    collect(st, std::chrono::milliseconds(50));
+    if (st.finals == int(st.choices.size())) {
+        const std::string body = plain_body(st);
+        if (!sink.write(body.data(), body.size())) return give_up();
+        sink.done();
+        return true;
+    }
+    if (!sink.is_writable()) return give_up();
+    return true;
+}
+
+void HttpServer::stream_completion(httplib::Response& res, std::shared_ptr<CompletionState> state) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     // httplib does not catch exceptions from a content provider: nothing may escape this one.
@@ -420,7 +500,7 @@ void HttpServer::stream_completion(httplib::Response& res, std::shared_ptr<Strea
 }
 
 // Sends what the channel has (waiting up to 100 ms for it); false ends the response.
-bool HttpServer::stream_step(StreamState& st, httplib::DataSink& sink) {
+bool HttpServer::stream_step(CompletionState& st, httplib::DataSink& sink) {
     auto send = [&](const json& body) {
         const std::string line = "data: " + dump_json(body) + "\n\n";
         return sink.write(line.data(), line.size());

@@ -48,12 +48,16 @@ public:
 
 private:
     class InFlight;
-    struct StreamState;
+    struct CompletionState;
 
     void routes();
     void completions(const httplib::Request& req, httplib::Response& res);
-    void stream_completion(httplib::Response& res, std::shared_ptr<StreamState> state);
-    bool stream_step(StreamState& state, httplib::DataSink& sink);
+    void stream_completion(httplib::Response& res, std::shared_ptr<CompletionState> state);
+    bool stream_step(CompletionState& state, httplib::DataSink& sink);
+    void plain_completion(httplib::Response& res, std::shared_ptr<CompletionState> state);
+    bool plain_step(CompletionState& state, httplib::DataSink& sink);
+    void collect(CompletionState& state, std::chrono::milliseconds timeout);
+    std::string plain_body(const CompletionState& state);
     void health(httplib::Response& res);
     void metrics(httplib::Response& res);
 

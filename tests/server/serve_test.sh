@@ -2,8 +2,8 @@
 # tests/server/serve_test.sh - `gpt2c serve` end to end over loopback, on the compiled tiny-shakespeare model:
 # completions equal `gpt2c run` (greedy and seeded sampling), streaming concatenates to the same text and ends
 # with [DONE], error statuses (400, 401, 404, 405, 413, 429 with Retry-After, 503 beyond --max-connections),
-# /health, /metrics, a client that disconnects mid-stream, and SIGTERM while requests run (they finish with 200,
-# the process exits 0). Every wait is bounded.
+# /health, /metrics, a client that disconnects mid-stream or during a plain completion (the request is cancelled,
+# the slots free), and SIGTERM while requests run (they finish with 200, the process exits 0). Every wait is bounded.
 # usage: serve_test.sh GPT2C_BIN SOURCE_DIR WORK_DIR
 set -uo pipefail
 
@@ -221,6 +221,40 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 check "the slots free after the client left" $busy
+
+# A client that leaves a plain (not streamed) completion: the server waits for it in a content provider that
+# notices the closed connection and cancels the request. 4 x 240 tokens take a few hundred ms on this model;
+# the client closes as soon as the status line arrives (sent once every choice had its first token).
+gone_before=$(grep -c '(client gone)' serve1.log)
+python3 - "$PORT" <<'PY2'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = b'{"prompt":"ROMEO:","max_tokens":240,"temperature":0,"n":4}'
+s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekret\r\nContent-Type: application/json\r\n"
+          b"Content-Length: %d\r\n\r\n" % len(body) + body)
+data = b""
+while b"\r\n\r\n" not in data:
+    chunk = s.recv(4096)
+    if not chunk: break
+    data += chunk
+s.close()
+assert data.startswith(b"HTTP/1.1 200"), data[:100]
+PY2
+check "a plain completion sends its status line (200)" $?
+busy=1
+for _ in $(seq 1 30); do
+    curl -s --max-time 5 "http://127.0.0.1:$PORT/metrics" | grep -q '^gpt2c_busy_slots 0$' && { busy=0; break; }
+    sleep 0.1
+done
+check "the slots of a plain completion free after its client left" $busy
+for _ in $(seq 1 30); do (($(grep -c '(client gone)' serve1.log) > gone_before)) && break; sleep 0.1; done
+gone=$(grep 'POST /v1/completions 200 .*(client gone)' serve1.log | tail -n +$((gone_before + 1)) | head -1)
+generated=$(sed -n 's/.* generated_tokens=\([0-9]*\) .*/\1/p' <<<"$gone")
+check "a plain completion whose client left is cancelled early (log: ${gone:-none})" \
+    $([[ -n $generated ]] && ((generated < 480)); echo $?)
+code=$(post '{"prompt":"ROMEO:","max_tokens":40,"temperature":0}' "${AUTH[@]}")
+json out.json 'j["choices"][0]["text"]' >greedy_after.txt
+check "the server still answers after that ($code)" $([[ $code == 200 ]] && cmp -s greedy_after.txt run_greedy.txt; echo $?)
 stop_server
 
 # ---- Server 2: one slot, a queue of one, two connections ----------------------------------------------
