@@ -439,10 +439,18 @@ void HttpServer::plain_completion(httplib::Response& res, std::shared_ptr<Comple
         res.set_content(plain_body(*state), "application/json");
         return;
     }
-    // httplib does not catch exceptions from a content provider: nothing may escape this one.
-    auto provider = [this, state](size_t, httplib::DataSink& sink) -> bool {
+    provide(res, std::move(state), "application/json", &HttpServer::plain_step);
+}
+
+// Answers through a chunked content provider that calls `step` until it returns false.
+// httplib does not catch exceptions from a provider: nothing may escape this one. The
+// releaser runs when the response is done with: one that did not end well (client gone,
+// server stopping) cancels its requests.
+void HttpServer::provide(httplib::Response& res, std::shared_ptr<CompletionState> state, const char* content_type,
+                         bool (HttpServer::*step)(CompletionState&, httplib::DataSink&)) {
+    auto provider = [this, state, step](size_t, httplib::DataSink& sink) -> bool {
         try {
-            return plain_step(*state, sink);
+            return (this->*step)(*state, sink);
         } catch (const std::exception& e) {
             engine_->cancel(*state->channel);
             std::cerr << "gpt2c serve: completion failed: " << e.what() << "\n";
@@ -450,12 +458,10 @@ void HttpServer::plain_completion(httplib::Response& res, std::shared_ptr<Comple
             return false;
         }
     };
-    // Called when the response is done with: one that did not end well (client gone, server
-    // stopping) cancels its requests.
     auto releaser = [this, state](bool success) {
         if (!success || state->finals < int(state->choices.size())) engine_->cancel(*state->channel);
     };
-    res.set_chunked_content_provider("application/json", std::move(provider), std::move(releaser));
+    res.set_chunked_content_provider(content_type, std::move(provider), std::move(releaser));
 }
 
 // Waits up to 50 ms for events; when every choice finished, writes the body and ends the
@@ -480,23 +486,7 @@ bool HttpServer::plain_step(CompletionState& st, httplib::DataSink& sink) {
 void HttpServer::stream_completion(httplib::Response& res, std::shared_ptr<CompletionState> state) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    // httplib does not catch exceptions from a content provider: nothing may escape this one.
-    auto provider = [this, state](size_t, httplib::DataSink& sink) -> bool {
-        try {
-            return stream_step(*state, sink);
-        } catch (const std::exception& e) {
-            engine_->cancel(*state->channel);
-            std::cerr << "gpt2c serve: streaming failed: " << e.what() << "\n";
-            t_log.note = " (failed)";
-            return false;
-        }
-    };
-    // Called when the response is done with: a stream that did not end well (client gone,
-    // server stopping) cancels its requests.
-    auto releaser = [this, state](bool success) {
-        if (!success || state->finals < int(state->choices.size())) engine_->cancel(*state->channel);
-    };
-    res.set_chunked_content_provider("text/event-stream", std::move(provider), std::move(releaser));
+    provide(res, std::move(state), "text/event-stream", &HttpServer::stream_step);
 }
 
 // Sends what the channel has (waiting up to 100 ms for it); false ends the response.

@@ -56,6 +56,8 @@ private:
     bool stream_step(CompletionState& state, httplib::DataSink& sink);
     void plain_completion(httplib::Response& res, std::shared_ptr<CompletionState> state);
     bool plain_step(CompletionState& state, httplib::DataSink& sink);
+    void provide(httplib::Response& res, std::shared_ptr<CompletionState> state, const char* content_type,
+                 bool (HttpServer::*step)(CompletionState&, httplib::DataSink&));
     void collect(CompletionState& state, std::chrono::milliseconds timeout);
     std::string plain_body(const CompletionState& state);
     void health(httplib::Response& res);

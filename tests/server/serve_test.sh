@@ -201,52 +201,49 @@ for name in 'gpt2c_http_requests_total{code="200"}' 'gpt2c_http_requests_total{c
 done
 check "request log lines" $(grep -qE '^gpt2c serve: 127\.0\.0\.1 POST /v1/completions 200 [0-9]+ prompt_tokens=3 generated_tokens=40 [0-9.]+ ms' serve1.log; echo $?)
 
-# A client that leaves mid-stream: its request is cancelled (the log says so), the slot frees.
-python3 - "$PORT" <<'PY'
+# leave_after BODY MARKER: POSTs BODY (JSON) on a raw socket, reads until MARKER has arrived
+# (or the server closes), then closes the connection; fails unless the answer is a 200.
+leave_after() {
+    python3 - "$PORT" "$1" "$2" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-body = b'{"prompt":"ROMEO:","max_tokens":250,"temperature":0,"stream":true,"n":4}'
+body, marker = sys.argv[2].encode(), sys.argv[3].encode().decode("unicode_escape").encode("latin1")
 s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekret\r\nContent-Type: application/json\r\n"
           b"Content-Length: %d\r\n\r\n" % len(body) + body)
 data = b""
-while b"data: " not in data:
-    data += s.recv(4096)
-s.close()
-PY
-for _ in $(seq 1 50); do grep -q '(client gone)' serve1.log && break; sleep 0.1; done
-check "a client gone mid-stream cancels its request" $(grep -q 'POST /v1/completions 200 .*(client gone)' serve1.log; echo $?)
-busy=1
-for _ in $(seq 1 50); do
-    curl -s --max-time 5 "http://127.0.0.1:$PORT/metrics" | grep -q '^gpt2c_busy_slots 0$' && { busy=0; break; }
-    sleep 0.1
-done
-check "the slots free after the client left" $busy
-
-# A client that leaves a plain (not streamed) completion: the server waits for it in a content provider that
-# notices the closed connection and cancels the request. 4 x 240 tokens take a few hundred ms on this model;
-# the client closes as soon as the status line arrives (sent once every choice had its first token).
-gone_before=$(grep -c '(client gone)' serve1.log)
-python3 - "$PORT" <<'PY2'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-body = b'{"prompt":"ROMEO:","max_tokens":240,"temperature":0,"n":4}'
-s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekret\r\nContent-Type: application/json\r\n"
-          b"Content-Length: %d\r\n\r\n" % len(body) + body)
-data = b""
-while b"\r\n\r\n" not in data:
+while marker not in data:
     chunk = s.recv(4096)
     if not chunk: break
     data += chunk
 s.close()
 assert data.startswith(b"HTTP/1.1 200"), data[:100]
-PY2
+PY
+}
+
+# slots_free TRIES: polls /metrics every 0.1 s until no slot is busy; fails after TRIES polls.
+slots_free() {
+    for _ in $(seq 1 "$1"); do
+        curl -s --max-time 5 "http://127.0.0.1:$PORT/metrics" | grep -q '^gpt2c_busy_slots 0$' && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# A client that leaves mid-stream: its request is cancelled (the log says so), the slot frees.
+leave_after '{"prompt":"ROMEO:","max_tokens":250,"temperature":0,"stream":true,"n":4}' 'data: '
+for _ in $(seq 1 50); do grep -q '(client gone)' serve1.log && break; sleep 0.1; done
+check "a client gone mid-stream cancels its request" $(grep -q 'POST /v1/completions 200 .*(client gone)' serve1.log; echo $?)
+slots_free 50
+check "the slots free after the client left" $?
+
+# A client that leaves a plain (not streamed) completion: the server waits for it in a content provider that
+# notices the closed connection and cancels the request. 4 x 240 tokens take a few hundred ms on this model;
+# the client closes as soon as the status line arrives (sent once every choice had its first token).
+gone_before=$(grep -c '(client gone)' serve1.log)
+leave_after '{"prompt":"ROMEO:","max_tokens":240,"temperature":0,"n":4}' '\r\n\r\n'
 check "a plain completion sends its status line (200)" $?
-busy=1
-for _ in $(seq 1 30); do
-    curl -s --max-time 5 "http://127.0.0.1:$PORT/metrics" | grep -q '^gpt2c_busy_slots 0$' && { busy=0; break; }
-    sleep 0.1
-done
-check "the slots of a plain completion free after its client left" $busy
+slots_free 30
+check "the slots of a plain completion free after its client left" $?
 for _ in $(seq 1 30); do (($(grep -c '(client gone)' serve1.log) > gone_before)) && break; sleep 0.1; done
 gone=$(grep 'POST /v1/completions 200 .*(client gone)' serve1.log | tail -n +$((gone_before + 1)) | head -1)
 generated=$(sed -n 's/.* generated_tokens=\([0-9]*\) .*/\1/p' <<<"$gone")
