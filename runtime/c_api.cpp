@@ -181,6 +181,14 @@ int32_t gpt2c_model_context_length(const gpt2c_model* model) {
     return int32_t(model->model->config().n_positions);
 }
 
+const char* gpt2c_model_weights_source(const gpt2c_model* model) {
+    if (!model) {
+        null_argument("gpt2c_model_weights_source", "model");
+        return "";
+    }
+    return model->model->weights_source().c_str();
+}
+
 gpt2c_status gpt2c_tokenize(const gpt2c_model* model, const char* text, size_t length, int32_t** ids, size_t* count) {
     constexpr const char* fn = "gpt2c_tokenize";
     if (ids) *ids = nullptr;

@@ -5,6 +5,8 @@
 #include "runtime/weight_loader.h"
 #include "support/error.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -45,14 +47,47 @@ size_t round_up(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
 
 }  // namespace
 
-std::shared_ptr<Model> Model::load(const std::string& library_path, const std::string& model_path, int threads) {
+std::shared_ptr<Model> Model::load(const std::string& library_path, const std::string& model_path, int threads,
+                                   WeightsSource source) {
     auto start = std::chrono::steady_clock::now();
     std::shared_ptr<Model> model(new Model(CompiledLibrary::open(library_path)));
     model->pool_ = std::make_unique<ThreadPool>(threads);
-    model->checkpoint_ = std::make_unique<CheckpointWeights>(model->library_, model_path);
-    model->prepare_weights();
+    // No checkpoint is fine when LIB.weights sits beside the library: the pack is all forward reads.
+    model->checkpoint_path_ = find_checkpoint_if_any(model_path);
+    if (source == WeightsSource::checkpoint || !model->use_packed(library_path)) {
+        if (model->checkpoint_path_.empty()) find_checkpoint(model_path);  // throws, naming what is missing
+        model->checkpoint_ = std::make_unique<CheckpointWeights>(model->library_, model_path);
+        model->prepare_weights();
+        model->weights_source_ = fmt::format("checkpoint {}{}", model->checkpoint_path_,
+                                             model->weights_source_.empty() ? "" : " (" + model->weights_source_ + ")");
+    }
     model->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return model;
+}
+
+// Takes the weights from LIB.weights when it is current. Stale: false, and
+// weights_source_ says why. Damaged: throws (nothing of it is used).
+bool Model::use_packed(const std::string& library_path) {
+    std::string why_not;
+    const std::string path = packed_weights_path(library_path);
+    packed_ = PackedWeights::open(path, library_, checkpoint_path_, *pool_, &why_not);
+    if (!packed_) {
+        weights_source_ = why_not;
+        return false;
+    }
+    raw_ptrs_ = packed_->weights().raw;
+    prepared_ptrs_ = packed_->weights().prepared;
+    weights_source_ = "packed weights " + path;
+    return true;
+}
+
+ForwardWeights Model::forward_weights() const {
+    ForwardWeights w{raw_ptrs_, prepared_ptrs_};
+    for (size_t i = 0; i < w.raw.size(); ++i)
+        if (!library_.weights()[i].used_by_forward) w.raw[i] = nullptr;
+    for (size_t p = 0; p < w.prepared.size(); ++p)
+        if (!library_.prepared()[p].used_by_forward) w.prepared[p] = nullptr;
+    return w;
 }
 
 // Raw weight i as float32: in place in the mapping when the file has it so, else converted.

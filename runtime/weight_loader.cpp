@@ -65,6 +65,13 @@ std::string find_checkpoint(const std::string& model_path) {
     return model_path;
 }
 
+std::string find_checkpoint_if_any(const std::string& model_path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path file = fs::is_directory(model_path, ec) ? fs::path(model_path) / "model.safetensors" : fs::path(model_path);
+    return fs::is_regular_file(file, ec) ? file.string() : std::string();
+}
+
 CheckpointWeights::CheckpointWeights(const CompiledLibrary& library, const std::string& model_path)
     : file_(SafetensorsFile::open(find_checkpoint(model_path))) {
     // Names and shapes first, before anything is allocated or converted: a checkpoint of

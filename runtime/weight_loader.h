@@ -19,6 +19,8 @@ namespace gpt2c {
 
 // The checkpoint file for MODEL: a directory's model.safetensors, or the file itself.
 std::string find_checkpoint(const std::string& model_path);
+// The same, or "" when there is none (a directory without model.safetensors, a missing path).
+std::string find_checkpoint_if_any(const std::string& model_path);
 
 // The checkpoint tensors a compiled library needs. Opening checks every name
 // and shape (and that no layer beyond the config is present) before anything is

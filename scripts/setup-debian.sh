@@ -10,6 +10,7 @@ packages=(
   llvm-19-tools                                 # tests: lit and FileCheck
   libclang-rt-19-dev                            # tests: libFuzzer and the sanitizer runtimes for clang-19 (tests/fuzz/)
   libfmt-dev nlohmann-json3-dev libpcre2-dev    # formatting, JSON, the tokenizer's regex
+  libxxhash-dev                                 # runtime: checksums of packed weights (LIB.weights), header-only use
   catch2                                        # unit tests (Catch2 v2)
   python3                                       # lit
   libcpp-httplib-dev                            # gpt2c serve: the HTTP server

@@ -89,6 +89,7 @@ int cmd_serve(int argc, char** argv) {
         fail("serve: cannot load the model: {}", load_error);
     }
 
+    say("weights from " + model->weights_source());
     const int32_t model_context = model->context_length();
     if (options.context > model_context) {
         http.stop();

@@ -215,6 +215,7 @@ int cmd_bench(int argc, char** argv) {
         {"prefill_tok_s", median(prefill_rates)},
         {"prefill_tok_s_spread", {*pmin, *pmax}},
         {"load_s", model->load_seconds()},
+        {"weights_source", model->weights_source()},
         {"peak_rss_mb", peak_rss_mb()},
         {"pipeline", model->library().pipeline()},
     };
@@ -257,7 +258,7 @@ int cmd_bench(int argc, char** argv) {
         std::cout << fmt::format("batch        {} sequences decoding together: {:.2f} ms/step median, {:.1f} tok/s in all\n",
                                  batch, batched.decode_ms_per_step, batched.decode_tok_s);
     if (result.contains("compile_s")) std::cout << fmt::format("compile      {:.2f} s\n", result["compile_s"].get<double>());
-    std::cout << fmt::format("load         {:.3f} s (mmap, convert, prepare)\n", model->load_seconds());
+    std::cout << fmt::format("load         {:.3f} s (weights from {})\n", model->load_seconds(), model->weights_source());
     std::cout << fmt::format("peak RSS     {:.0f} MB\n", peak_rss_mb());
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "backend/target.h"
 #include "frontend/config.h"
 #include "frontend/graph_builder.h"
+#include "runtime/packed_weights.h"
 #include "ir/dot.h"
 #include "ir/text.h"
 #include "support/error.h"
@@ -44,6 +45,9 @@ int cmd_compile(int argc, char** argv) {
          "x86-64-v2, x86-64-v3, x86-64-v4, or any CPU LLVM knows (znver4, sapphirerapids, cortex-a72, "
          "neoverse-n1, ...; default for another architecture: its baseline)"},
         {"--target-features", true, "LLVM feature string, e.g. +avx2,+fma (default: the CPU's)"},
+        {"--pack-weights", false,
+         "also write LIB.weights: MODEL's checkpoint prepared for this library, mapped in place at load "
+         "(needs a library this machine can run; elsewhere run pack-weights on the target)"},
     };
     for (auto& s : pipeline_option_specs()) specs.push_back(s);
     Args args("compile", specs, argc, argv, 2);
@@ -78,6 +82,15 @@ int cmd_compile(int argc, char** argv) {
     backend::CompileResult result = backend::compile_library(module, options);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cerr << fmt::format("gpt2c: compiled {} -> {} ({:.2f} s)\n", model, result.library, seconds);
+    if (args.has("--pack-weights")) {
+        try {
+            pack_weights(result.library, model, 0, packed_weights_path(result.library));
+        } catch (const Error& e) {
+            fail("--pack-weights: {}\n(the library is written; pack its weights with `gpt2c-run pack-weights --lib {} "
+                 "--model MODEL` on a machine that runs it)",
+                 e.what(), result.library);
+        }
+    }
     return 0;
 }
 

@@ -1,6 +1,8 @@
 // tools/commands.h - the gpt2c subcommands; each returns the process exit code.
 #pragma once
 
+#include <string>
+
 namespace gpt2c::tools {
 
 // The compiler's commands: only in gpt2c (they link LLVM).
@@ -14,5 +16,10 @@ int cmd_run(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_detokenize(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_pack_weights(int argc, char** argv);
+
+// Loads LIBRARY with MODEL's checkpoint and writes its prepared weights to OUTPUT
+// (runtime/packed_weights.h). Shared by pack-weights and compile --pack-weights.
+void pack_weights(const std::string& library, const std::string& model_path, int threads, const std::string& output);
 
 }  // namespace gpt2c::tools

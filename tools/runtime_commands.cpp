@@ -16,6 +16,7 @@ std::span<const Command> runtime_commands() {
         {"tokenize", "print the token ids of the text on stdin", cmd_tokenize},
         {"detokenize", "write the text of the token ids (a JSON array) on stdin", cmd_detokenize},
         {"bench", "measure prefill and decode speed, load time and memory", cmd_bench},
+        {"pack-weights", "write LIB.weights: the prepared weights, mapped in place at load", cmd_pack_weights},
 #ifdef GPT2C_HAVE_SERVER
         {"serve", "an OpenAI-compatible HTTP server (/v1/completions) with continuous batching",
          gpt2c::server::cmd_serve},

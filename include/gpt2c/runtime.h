@@ -33,12 +33,22 @@ typedef struct gpt2c_model gpt2c_model;
 
 /* Loads a library made by `gpt2c compile` and the model directory it was
  * compiled for (model.safetensors, vocab.json, merges.txt, and
- * generation_config.json when present). threads <= 0: one per hardware thread. */
+ * generation_config.json when present). threads <= 0: one per hardware thread.
+ * When LIB.weights sits beside LIB.so (gpt2c pack-weights) and was made by this
+ * library from this checkpoint, the weights are mapped from it in place: no
+ * preparing, and processes share its pages. model.safetensors may then be absent.
+ * A damaged LIB.weights is an error (GPT2C_ERROR_INPUT, naming it). */
 gpt2c_status gpt2c_model_load(const char* library_path, const char* model_dir, int threads, gpt2c_model** out);
 void gpt2c_model_free(gpt2c_model* model);
 
 int32_t gpt2c_model_vocab_size(const gpt2c_model* model);
 int32_t gpt2c_model_context_length(const gpt2c_model* model);
+/* Where the weights came from, for a log line: "packed weights LIB.weights" (made
+ * by `gpt2c pack-weights` or `gpt2c compile --pack-weights`, mapped in place), or
+ * "checkpoint FILE" followed, in parentheses, by why a LIB.weights beside the
+ * library was not used (made by another library or from another checkpoint).
+ * Valid as long as the model. */
+const char* gpt2c_model_weights_source(const gpt2c_model* model);
 
 /* Encodes UTF-8 text (invalid sequences become U+FFFD). *ids is freed with gpt2c_free. */
 gpt2c_status gpt2c_tokenize(const gpt2c_model* model, const char* text, size_t length, int32_t** ids, size_t* count);

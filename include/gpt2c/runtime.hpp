@@ -140,6 +140,7 @@ public:
 
     int32_t vocab_size() const { return gpt2c_model_vocab_size(model_.get()); }
     int32_t context_length() const { return gpt2c_model_context_length(model_.get()); }
+    std::string weights_source() const { return gpt2c_model_weights_source(model_.get()); }
 
     std::vector<int32_t> tokenize(std::string_view text) const {
         int32_t* ids = nullptr;

@@ -46,10 +46,10 @@ for command in compile opt; do
 done
 
 expect_ok "gpt2c-run --help" "$RUN" --help
-listed=$(sed -n '/^commands:/,$ s/^  \([a-z]*\) .*/\1/p' "$WORK/stdout.txt" | tr '\n' ' ')
+listed=$(sed -n '/^commands:/,$ s/^  \([a-z-]*\) .*/\1/p' "$WORK/stdout.txt" | tr '\n' ' ')
 # serve is there when the build found cpp-httplib (always, with the set-up's packages).
 check "gpt2c-run --help lists exactly the runtime commands ('$listed')" \
-    test "$listed" = "logits generate run tokenize detokenize bench serve "
+    test "$listed" = "logits generate run tokenize detokenize bench pack-weights serve "
 check "gpt2c-run --help names gpt2c-run" grep -q '^usage: gpt2c-run <command>' "$WORK/stdout.txt"
 
 # ------------------------------------------------------------------ same results as gpt2c
@@ -103,6 +103,25 @@ same_output "logits" logits --lib "$LIB" --model "$MODEL" --tokens 49,2662,46,25
 same_output "logits --decode" logits --lib "$LIB" --model "$MODEL" --tokens 49,2662,46,25 --decode --out "{out}"
 expect_ok "gpt2c-run bench" "$RUN" bench --lib "$LIB" --model "$MODEL" --prompt-tokens 8 --gen 2 --repeats 1 --json
 check "gpt2c-run bench prints its JSON" grep -q '"decode_ms_per_token"' "$WORK/stdout.txt"
+
+# Packed weights (LIB.weights): written by gpt2c-run pack-weights, then used by both programs,
+# with the same text as from the checkpoint.
+"$RUN" run --lib "$LIB" --model "$MODEL" --prompt "ROMEO:" -n 24 --greedy > "$WORK/from-checkpoint.txt" 2> /dev/null
+expect_ok "gpt2c-run pack-weights" "$RUN" pack-weights --lib "$LIB" --model "$MODEL"
+check "pack-weights wrote ts.weights beside the library" test -s "$WORK/ts.weights"
+same_output "run --greedy from packed weights" run --lib "$LIB" --model "$MODEL" --prompt "ROMEO:" -n 24 --greedy
+check "packed weights give the checkpoint's text" cmp -s "$WORK/gpt2c-run.stdout" "$WORK/from-checkpoint.txt"
+expect_ok "gpt2c-run bench with packed weights" "$RUN" bench --lib "$LIB" --model "$MODEL" --prompt-tokens 8 --gen 2 \
+    --repeats 1 --json
+check "bench says the weights came from ts.weights" grep -q '"weights_source":"packed weights [^"]*/ts.weights"' \
+    "$WORK/stdout.txt"
+expect_ok "gpt2c compile --pack-weights" "$GPT2C" compile "$MODEL" -o "$WORK/ts2.so" --pack-weights
+check "compile --pack-weights wrote ts2.weights" test -s "$WORK/ts2.weights"
+check "the same library packs the same bytes" cmp -s "$WORK/ts.weights" "$WORK/ts2.weights"
+printf 'garbage' | dd of="$WORK/ts.weights" bs=1 seek=5000 conv=notrunc status=none
+expect_error "run with damaged packed weights" "ts.weights: the data is damaged" "" \
+    "$GPT2C" run --lib "$LIB" --model "$MODEL" --prompt "ROMEO:" -n 4 --greedy
+rm -f "$WORK/ts.weights"
 
 # The same errors, through the same option parser and commands.
 printf '[1, 50257]' > "$WORK/bad-ids.json"
