@@ -22,8 +22,8 @@ namespace gpt2c::backend {
 namespace {
 
 // Byte offsets of the fields codegen reads; static_asserts keep them honest.
-constexpr int kKernelArgsSize = 72;
-constexpr int kKernelArgsT = 48, kKernelArgsS = 56, kKernelArgsL = 64;
+constexpr int kKernelArgsSize = 80;
+constexpr int kKernelArgsT = 48, kKernelArgsS = 56, kKernelArgsL = 64, kKernelArgsLayer = 72;
 constexpr int kForwardInputs = 32;  // tokens, positions, slots, logit_rows: 4 pointers (kInputNames order)
 static_assert(offsetof(gpt2c_forward_args, raw_weights) == 0);
 static_assert(offsetof(gpt2c_forward_args, prepared) == 8);
@@ -175,7 +175,7 @@ private:
     // Converts scalars to the kernel's parameter types, reading runtime
     // symbols either from the frame (in the caller) or from KernelArgs (in a task).
     std::vector<llvm::Value*> scalar_values(const std::vector<Scalar>& scalars, llvm::Function* callee, unsigned first,
-                                            const std::function<llvm::Value*(Scalar::Kind)>& symbol) {
+                                            const std::function<llvm::Value*(const Scalar&)>& symbol) {
         std::vector<llvm::Value*> values;
         for (size_t i = 0; i < scalars.size(); ++i) {
             llvm::Type* type = callee->getFunctionType()->getParamType(first + unsigned(i));
@@ -188,7 +188,7 @@ private:
             } else if (s.kind == Scalar::Kind::Float) {
                 fail("internal error: {} parameter {} expects an integer", callee->getName().str(), i);
             } else {
-                values.push_back(symbol(s.kind));
+                values.push_back(symbol(s));
             }
         }
         return values;
@@ -196,7 +196,11 @@ private:
 
     static std::string task_key(const KernelCall& call) {
         std::string key = call.kernel;
-        for (const Scalar& s : call.scalars) key += "|" + std::to_string(int(s.kind)) + ":" + std::to_string(s.i) + ":" + std::to_string(s.f);
+        for (const Scalar& s : call.scalars) {
+            key += "|" + std::to_string(int(s.kind));
+            if (s.kind == Scalar::Kind::Int || s.kind == Scalar::Kind::Float)  // a Layer's value is not baked in
+                key += ":" + std::to_string(s.i) + ":" + std::to_string(s.f);
+        }
         return key;
     }
 
@@ -210,9 +214,13 @@ private:
         llvm::IRBuilder<>::InsertPointGuard guard(b_);
         b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn));
         llvm::Value* a = fn->getArg(0);
-        auto symbol = [&](Scalar::Kind kind) -> llvm::Value* {
-            int offset = kind == Scalar::Kind::T ? kKernelArgsT : kind == Scalar::Kind::S ? kKernelArgsS : kKernelArgsL;
-            return load_i64(a, offset, "sym");
+        auto symbol = [&](const Scalar& s) -> llvm::Value* {
+            switch (s.kind) {
+            case Scalar::Kind::T: return load_i64(a, kKernelArgsT, "T");
+            case Scalar::Kind::S: return load_i64(a, kKernelArgsS, "S");
+            case Scalar::Kind::L: return load_i64(a, kKernelArgsL, "L");
+            default: return load_i64(a, kKernelArgsLayer, "layer");
+            }
         };
         std::vector<llvm::Value*> args{a, fn->getArg(1), fn->getArg(2)};
         for (llvm::Value* v : scalar_values(call.scalars, run, 3, symbol)) args.push_back(v);
@@ -227,13 +235,20 @@ private:
         if (call.pointers.size() > 6) fail("internal error: kernel {} takes more than 6 buffers", call.kernel);
         for (size_t i = 0; i < call.pointers.size(); ++i)
             b_.CreateStore(buffer(f, call.pointers[i]), field(f.kargs, int(8 * i)));
-        auto symbol = [&](Scalar::Kind kind) -> llvm::Value* {
-            switch (kind) {
+        auto symbol = [&](const Scalar& s) -> llvm::Value* {
+            switch (s.kind) {
             case Scalar::Kind::T: return f.T;
             case Scalar::Kind::S: return f.S;
-            default: return f.L;
+            case Scalar::Kind::L: return f.L;
+            default: return b_.getInt64(s.i);
             }
         };
+        int layers = 0;
+        for (const Scalar& s : call.scalars)
+            if (s.kind == Scalar::Kind::Layer) {
+                store_i64(f.kargs, kKernelArgsLayer, b_.getInt64(s.i));
+                if (++layers > 1) fail("internal error: kernel {} takes more than one Layer scalar", call.kernel);
+            }
         llvm::Function* count_fn = kernel("gpt2c_k_" + call.kernel + "_tasks");
         std::vector<llvm::Value*> count_args{f.kargs};
         for (llvm::Value* v : scalar_values(call.scalars, count_fn, 1, symbol)) count_args.push_back(v);
@@ -303,6 +318,10 @@ std::unique_ptr<llvm::Module> generate_llvm_module(const ir::Module& module, con
     Codegen codegen(module, plan, *out);
     llvm::Function* prepare = codegen.emit_entry("gpt2c_prepare", false);
     llvm::Function* forward = codegen.emit_entry("gpt2c_forward", true);
+    // The entry points are long straight lines of argument stores and parallel_for
+    // calls (a dozen per layer): nothing to vectorize, but the SLP vectorizer's
+    // dependence scheduling on such blocks took over a second for 48 layers.
+    for (llvm::Function* entry : {prepare, forward}) entry->addFnAttr(llvm::Attribute::NoImplicitFloat);
     codegen.emit_descriptor(metadata_json, prepare, forward);
     erase_unused_functions(*out);
     set_target_attributes(*out, target);

@@ -56,7 +56,7 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
     const int64_t C = m.int_attr("n_embd");
     const Scalar n_layer = I(m.int_attr("n_layer"));
     // The layer of the KV cache operand i (a kv_append).
-    auto layer_of = [&](int i) { return I(m.nodes[op(i)].int_attr("layer")); };
+    auto layer_of = [&](int i) { return Scalar::layer(m.nodes[op(i)].int_attr("layer")); };
 
     switch (n.kind) {
     case OpKind::Embed: return {"embed", {op(0), op(1), op(2), op(3), index}, {T, dim(2, 1)}};
@@ -98,7 +98,7 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
     case OpKind::Softmax: return {"softmax", {op(0), index}, three_dims(n.type)};
     case OpKind::KvAppend:
         return {"kv_append", {op(0), op(1), op(2), index},
-                {T, S, I(C), I(n.str_attr("part") == "v" ? 1 : 0), I(n.int_attr("layer")), n_layer}};
+                {T, S, I(C), I(n.str_attr("part") == "v" ? 1 : 0), Scalar::layer(n.int_attr("layer")), n_layer}};
     case OpKind::AttnScores:
         return {"attn_scores", {op(0), op(1), op(2), op(3), index},
                 {T, S, I(C), I(n.int_attr("n_head")), layer_of(1), n_layer}};

@@ -12,12 +12,18 @@
 namespace gpt2c::backend {
 
 struct Scalar {
-    enum class Kind { Int, Float, T, S, L };
+    // Int and Float are compile-time constants the task function is specialized
+    // for; T, S, L are the runtime sizes; Layer is an integer known at compile
+    // time but passed at run time (KernelArgs.layer), so that the 12-48 layers'
+    // attention and KV appends share one task function instead of one each
+    // (most of the compile time otherwise). At most one per call.
+    enum class Kind { Int, Float, T, S, L, Layer };
     Kind kind = Kind::Int;
     int64_t i = 0;
     double f = 0.0;
 
     static Scalar integer(int64_t v) { return {Kind::Int, v, 0.0}; }
+    static Scalar layer(int64_t v) { return {Kind::Layer, v, 0.0}; }
     static Scalar real(double v) { return {Kind::Float, 0, v}; }
     static Scalar of(ir::Dim d);
 };

@@ -27,7 +27,8 @@ def gpt2c_binary(args, name="gpt2c"):
     return os.path.join(args.build, "bin", name)
 
 
-def ensure_checkpoint(model_dir):
+def ensure_checkpoint(model_dir, shape="124m"):
     """Writes the random checkpoint (bench/make_checkpoint.py) unless model_dir already holds one."""
     if not os.path.exists(os.path.join(model_dir, "model.safetensors")):
-        subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), model_dir], check=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), model_dir, "--shape", shape],
+                       check=True)

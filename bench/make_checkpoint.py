@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""bench/make_checkpoint.py - writes a GPT-2 124M-shaped checkpoint with random weights.
+"""bench/make_checkpoint.py - writes a GPT-2-shaped checkpoint with random weights.
 
-usage: make_checkpoint.py OUT_DIR [--dtype F32|F16|BF16] [--seed N]
+usage: make_checkpoint.py OUT_DIR [--shape 124m|medium|large|xl] [--dtype F32|F16|BF16] [--seed N]
 
-OUT_DIR gets config.json (the shape of OpenAI's gpt2), model.safetensors in
+OUT_DIR gets config.json (the shape of OpenAI's gpt2, gpt2-medium, gpt2-large or
+gpt2-xl: 124M, 355M, 774M, 1.56B parameters), model.safetensors in
 Hugging Face GPT2LMHeadModel layout ("transformer." names, Conv1D [in, out]
 weights, tied LM head), and the GPT-2 tokenizer files copied from
 examples/tiny-shakespeare. Weights are N(0, 0.02) like GPT-2's init, with
@@ -25,6 +26,10 @@ CONFIG = {
     "layer_norm_epsilon": 1e-5, "scale_attn_weights": True, "tie_word_embeddings": True,
     "bos_token_id": 50256, "eos_token_id": 50256,
 }
+
+
+# n_layer, n_embd, n_head of OpenAI's four GPT-2 sizes.
+SHAPES = {"124m": (12, 768, 12), "medium": (24, 1024, 16), "large": (36, 1280, 20), "xl": (48, 1600, 25)}
 
 
 def tensors(rng, c):
@@ -78,14 +83,17 @@ def write_safetensors(path, named, dtype):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
+    parser.add_argument("--shape", default="124m", choices=sorted(SHAPES))
     parser.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
-    write_safetensors(os.path.join(args.out, "model.safetensors"), tensors(rng, CONFIG), args.dtype)
+    n_layer, n_embd, n_head = SHAPES[args.shape]
+    config = dict(CONFIG, n_layer=n_layer, n_embd=n_embd, n_head=n_head)
+    write_safetensors(os.path.join(args.out, "model.safetensors"), tensors(rng, config), args.dtype)
     with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(CONFIG, f, indent=2)
+        json.dump(config, f, indent=2)
     here = os.path.dirname(os.path.abspath(__file__))
     example = os.path.join(here, "..", "examples", "tiny-shakespeare")
     for name in ("vocab.json", "merges.txt", "generation_config.json"):

@@ -1,18 +1,22 @@
 #!/usr/bin/python3
-"""bench/run_bench.py - gpt2c against PyTorch eager on GPT-2 124M shapes, in one run.
+"""bench/run_bench.py - gpt2c against PyTorch eager on GPT-2 shapes, in one run.
 
 usage: bench/run_bench.py [--build build] [--model /tmp/gpt2-124m] [--threads 2] [--repeats 5]
                           [--prompt-tokens 128] [--gen 128] [--dtypes f32,bf16,int8]
+                          [--shapes 124m,medium,large,xl]
                           [--skip-torch] [--skip-contention] [--json-out FILE]
 
-Builds a random GPT-2 124M-shaped checkpoint (bench/make_checkpoint.py) if the model
-directory has none, measures the machine (read bandwidth: gpt2c_bandwidth; float32 FMA
-and bf16 dot-product peaks: gpt2c_fma_peak), compiles the checkpoint with gpt2c for each
-weight dtype, runs `gpt2c bench --json` for each and bench/torch_peer.py (fp32, and bf16,
-which PyTorch hands to oneDNN) on the same weights, then prints medians, ratios to PyTorch,
-prefill GFLOPS as a fraction of the compute peak and decode time as a fraction of the
-bandwidth roofline (bytes of weights streamed per token / measured bandwidth). Last it
-reruns f32 next to a busy process, to show how gpt2c's thread pool shares the machine.
+Builds a random GPT-2-shaped checkpoint (bench/make_checkpoint.py) for each shape whose
+model directory has none (124m: --model; the others beside it: /tmp/gpt2-medium, ...),
+measures the machine (read bandwidth: gpt2c_bandwidth; float32 FMA and bf16 dot-product
+peaks: gpt2c_fma_peak), compiles each checkpoint with gpt2c for each weight dtype, loads
+it once from the checkpoint, packs its weights (gpt2c pack-weights), runs
+`gpt2c bench --json` for each (loading the packed weights) and, for 124m,
+bench/torch_peer.py (fp32, and bf16, which PyTorch hands to oneDNN) on the same weights,
+then prints medians, ratios to PyTorch, prefill GFLOPS as a fraction of the compute peak
+and decode time as a fraction of the bandwidth roofline (bytes of weights streamed per
+token / measured bandwidth). Last it reruns the first 124m dtype next to a busy process,
+to show how gpt2c's thread pool shares the machine.
 Everything is measured in this one run: the host drifts by +-20 % from one minute to the
 next, so only ratios within a run mean much.
 
@@ -62,57 +66,48 @@ def prefill_flops_per_token(cfg, prompt_tokens):
     return 2 * (projections + attention)
 
 
-def main():
-    ap = bench_common.parser(repeats=5)
-    ap.add_argument("--prompt-tokens", type=int, default=128)
-    ap.add_argument("--gen", type=int, default=128)
-    ap.add_argument("--dtypes", default="f32,bf16,int8")
-    ap.add_argument("--skip-torch", action="store_true")
-    ap.add_argument("--skip-contention", action="store_true")
-    ap.add_argument("--json-out", help="also write every measurement to this file")
-    args = ap.parse_args()
-    gpt2c = bench_common.gpt2c_binary(args)
-    bench_common.ensure_checkpoint(args.model)
-    cfg = json.load(open(os.path.join(args.model, "config.json")))
-    flops = prefill_flops_per_token(cfg, args.prompt_tokens)
+def model_dir_for(args, shape):
+    """--model for 124m; the other shapes' checkpoints live beside it (gpt2-medium, ...)."""
+    if shape == "124m":
+        return args.model
+    return os.path.join(os.path.dirname(os.path.abspath(args.model)), f"gpt2-{shape}")
 
-    bandwidth = float(subprocess.run([os.path.join(args.build, "bin", "gpt2c_bandwidth"), str(args.threads)],
-                                     check=True, capture_output=True, text=True).stdout)
-    peak = run_json([os.path.join(args.build, "bin", "gpt2c_fma_peak"), str(args.threads)])
-    bench_args = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
-                  "--prompt-tokens", str(args.prompt_tokens), "--json"]
 
+def measure_shape(args, gpt2c, shape, bandwidth, bench_args):
+    """Compiles, loads from the checkpoint, packs and benches every dtype of one shape."""
+    model = model_dir_for(args, shape)
+    bench_common.ensure_checkpoint(model, shape)
     rows = []
     for dtype in args.dtypes.split(","):
-        lib = os.path.join(args.build, "bench", f"gpt2-124m-{dtype}.so")
+        lib = os.path.join(args.build, "bench", f"gpt2-{shape}-{dtype}.so")
         os.makedirs(os.path.dirname(lib), exist_ok=True)
         ir = lib[:-3] + ".ir"
-        subprocess.run([gpt2c, "compile", args.model, "-o", lib, f"--weights-dtype={dtype}", "--emit-ir", ir],
+        subprocess.run([gpt2c, "compile", model, "-o", lib, f"--weights-dtype={dtype}", "--emit-ir", ir],
                        check=True, capture_output=True)
-        r = run_json([gpt2c, "bench", "--lib", lib, "--model", args.model] + bench_args)
+        cold = run_json([gpt2c, "bench", "--lib", lib, "--model", model, "--from-checkpoint", "--threads",
+                         str(args.threads), "--repeats", "1", "--gen", "1", "--prompt-tokens", "1", "--json"])
+        subprocess.run([gpt2c, "pack-weights", "--lib", lib, "--model", model, "--threads", str(args.threads)],
+                       check=True, capture_output=True)
+        r = run_json([gpt2c, "bench", "--lib", lib, "--model", model] + bench_args)
+        r["load_checkpoint_s"] = cold["load_s"]
         # k-pair panels: the CPU's bf16 dot products do the multiplying (compare with the bf16 peak).
         r["bf16_dot"] = "k_pairs = true" in open(ir).read()
         r["engine"] = f"gpt2c {dtype}" + (" (bf16 dot)" if r["bf16_dot"] else "")
+        r["shape"] = shape
         r["roofline_ms"] = weight_bytes_per_token(lib[:-3] + ".json") / bandwidth / 1e6
         rows.append(r)
-    peers = {}
-    if not args.skip_torch:
-        env = dict(os.environ)
-        env.pop("OPENBLAS_CORETYPE", None)  # old-OpenBLAS workarounds slow a current one down
-        env.pop("OPENBLAS_L2_SIZE", None)
-        for dtype in ("fp32", "bf16"):
-            peers[dtype] = run_json([sys.executable, os.path.join(HERE, "torch_peer.py"), args.model, "--threads",
-                                     str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
-                                     "--prompt-tokens", str(args.prompt_tokens), "--dtype", dtype], env=env)
+    return model, rows
 
-    print(f"GPT-2 124M shapes, random weights, {args.threads} threads, {args.prompt_tokens}-token prompt "
-          f"(all-position logits), {args.gen} decoded tokens, medians of {args.repeats} runs.")
-    bf16_peak = f"{peak['bf16_gflops']:.0f}" if peak["bf16_gflops"] else "n/a"
-    print(f"Machine: read bandwidth {bandwidth:.1f} GB/s; FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32, "
-          f"{bf16_peak} GFLOPS bf16 dot ({peak['isa']}). Prefill work: {flops / 1e6:.1f} MFLOP/token.")
+
+def print_table(args, shape, cfg, rows, peers, peak):
+    flops = prefill_flops_per_token(cfg, args.prompt_tokens)
+    print(f"\nGPT-2 {shape} shapes ({cfg['n_layer']} x {cfg['n_embd']}, {cfg['n_head']} heads), random weights, "
+          f"{args.threads} threads, {args.prompt_tokens}-token prompt (all-position logits), {args.gen} decoded "
+          f"tokens, medians of {args.repeats} runs. Prefill work: {flops / 1e6:.1f} MFLOP/token.")
     print("| engine | prefill tok/s | prefill GFLOPS (of peak) | decode ms/token | decode roofline (reached) "
-          "| prefill vs PyTorch fp32 / bf16 | decode vs PyTorch fp32 / bf16 | load s | peak RSS MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| prefill vs PyTorch fp32 / bf16 | decode vs PyTorch fp32 / bf16 | compile s | load s packed / checkpoint "
+          "| peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
     def ratio(ours, theirs, higher_is_better):
         if theirs is None:
@@ -128,22 +123,61 @@ def main():
         roof = f"{r['roofline_ms']:.1f} ms ({100 * r['roofline_ms'] / dm:.0f} %)" if ours else "-"
         vs_p = " / ".join(ratio(pf, peers[d]["prefill_tok_s"], True) for d in ("fp32", "bf16")) if ours and peers else "-"
         vs_d = " / ".join(ratio(dm, peers[d]["decode_ms_per_token"], False) for d in ("fp32", "bf16")) if ours and peers else "-"
-        load = f"{r['load_s']:.2f}" if "load_s" in r else "-"
+        compile_s = f"{r['compile_s']:.2f}" if "compile_s" in r else "-"
+        load = f"{r['load_s']:.2f} / {r['load_checkpoint_s']:.2f}" if "load_checkpoint_s" in r else (
+            f"{r['load_s']:.2f}" if "load_s" in r else "-")
         rss = f"{r['peak_rss_mb']:.0f}" if "peak_rss_mb" in r else "-"
-        print(f"| {r['engine']} | {pf:.0f} | {share} | {dm:.2f} | {roof} | {vs_p} | {vs_d} | {load} | {rss} |")
-    for r in rows:
-        if "compile_s" in r:
-            print(f"compile {r['engine']}: {r['compile_s']:.2f} s")
+        print(f"| {r['engine']} | {pf:.0f} | {share} | {dm:.2f} | {roof} | {vs_p} | {vs_d} | {compile_s} | {load} "
+              f"| {rss} |")
+
+
+def main():
+    ap = bench_common.parser(repeats=5)
+    ap.add_argument("--prompt-tokens", type=int, default=128)
+    ap.add_argument("--gen", type=int, default=128)
+    ap.add_argument("--dtypes", default="f32,bf16,int8")
+    ap.add_argument("--shapes", default="124m", help="any of 124m,medium,large,xl")
+    ap.add_argument("--skip-torch", action="store_true")
+    ap.add_argument("--skip-contention", action="store_true")
+    ap.add_argument("--json-out", help="also write every measurement to this file")
+    args = ap.parse_args()
+    gpt2c = bench_common.gpt2c_binary(args)
+
+    bandwidth = float(subprocess.run([os.path.join(args.build, "bin", "gpt2c_bandwidth"), str(args.threads)],
+                                     check=True, capture_output=True, text=True).stdout)
+    peak = run_json([os.path.join(args.build, "bin", "gpt2c_fma_peak"), str(args.threads)])
+    bench_args = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
+                  "--prompt-tokens", str(args.prompt_tokens), "--json"]
+    bf16_peak = f"{peak['bf16_gflops']:.0f}" if peak["bf16_gflops"] else "n/a"
+    print(f"Machine: read bandwidth {bandwidth:.1f} GB/s (gpt2c_bandwidth: all threads, decode's access pattern); "
+          f"FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32, {bf16_peak} GFLOPS bf16 dot ({peak['isa']}).")
+
+    results = {}
+    for shape in args.shapes.split(","):
+        model, rows = measure_shape(args, gpt2c, shape, bandwidth, bench_args)
+        peers = {}
+        if shape == "124m" and not args.skip_torch:
+            env = dict(os.environ)
+            env.pop("OPENBLAS_CORETYPE", None)  # old-OpenBLAS workarounds slow a current one down
+            env.pop("OPENBLAS_L2_SIZE", None)
+            for dtype in ("fp32", "bf16"):
+                peers[dtype] = run_json([sys.executable, os.path.join(HERE, "torch_peer.py"), model, "--threads",
+                                         str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
+                                         "--prompt-tokens", str(args.prompt_tokens), "--dtype", dtype], env=env)
+        cfg = json.load(open(os.path.join(model, "config.json")))
+        print_table(args, shape, cfg, rows, peers, peak)
+        results[shape] = {"gpt2c": rows, "pytorch": peers,
+                          "prefill_flops_per_token": prefill_flops_per_token(cfg, args.prompt_tokens)}
 
     contention = None
-    if not args.skip_contention and rows:
+    if not args.skip_contention and "124m" in results:
         lib = os.path.join(args.build, "bench", f"gpt2-124m-{args.dtypes.split(',')[0]}.so")
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
             loaded = run_json([gpt2c, "bench", "--lib", lib, "--model", args.model] + bench_args)
         finally:
             busy.kill()
-        quiet = rows[0]
+        quiet = results["124m"]["gpt2c"][0]
         contention = {"quiet": quiet, "busy": loaded}
         print(f"With one busy process beside it ({args.threads} threads on {os.cpu_count()} cores): "
               f"{quiet['engine']} decode {loaded['decode_ms_per_token']:.2f} ms/token "
@@ -151,8 +185,8 @@ def main():
               f"{loaded['prefill_tok_s']:.0f} tok/s ({quiet['prefill_tok_s'] / loaded['prefill_tok_s']:.2f}x slower).")
     if args.json_out:
         with open(args.json_out, "w") as f:
-            json.dump({"bandwidth_gb_s": bandwidth, "peak": peak, "prefill_flops_per_token": flops, "gpt2c": rows,
-                       "pytorch": peers, "contention": contention}, f, indent=1)
+            json.dump({"bandwidth_gb_s": bandwidth, "peak": peak, "shapes": results, "contention": contention}, f,
+                      indent=1)
 
 
 if __name__ == "__main__":

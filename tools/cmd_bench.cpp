@@ -143,6 +143,7 @@ int cmd_bench(int argc, char** argv) {
                {"--batch", true,
                 "also decode this many sequences together, one row each per step, after their prompts (default 1: "
                 "no batched measurement)"},
+               {"--from-checkpoint", false, "load from the checkpoint even when a current LIB.weights is beside the library"},
                {"--json", false, "print one JSON object on stdout"}},
               argc, argv, 2);
     if (args.help()) {
@@ -158,7 +159,8 @@ int cmd_bench(int argc, char** argv) {
     const int repeats = int(args.get_int("--repeats", 5, 1, 1000));
     const int batch = int(args.get_int("--batch", 1, 1, 4096));
 
-    auto model = Model::load(lib, args.require("--model"), threads);
+    auto model = Model::load(lib, args.require("--model"), threads,
+                             args.has("--from-checkpoint") ? WeightsSource::checkpoint : WeightsSource::automatic);
     const ModelConfig& config = model->config();
     if (prompt_tokens + gen > config.n_positions)
         fail("{} bench: --prompt-tokens {} plus --gen {} exceed the context of {} positions", program_name(),

@@ -15,9 +15,10 @@
 
 struct KernelArgs {
     void* p[6];
-    int64_t T;  // rows in this call
-    int64_t S;  // positions each slot of the KV cache holds
-    int64_t L;  // rows that need logits
+    int64_t T;      // rows in this call
+    int64_t S;      // positions each slot of the KV cache holds
+    int64_t L;      // rows that need logits
+    int64_t layer;  // the KV cache layer of an attention or kv_append (not folded in: see Scalar::Kind::Layer)
 };
 
 
