@@ -7,7 +7,7 @@ namespace gpt2c::backend {
 
 int64_t max_value_bytes(const ir::Module& module, int node) {
     const ir::TensorType& type = module.nodes[node].type;
-    return type.max_elements(ir::symbol_bound(module)) * ir::elem_size(type.elem);
+    return type.storage_bytes(ir::symbol_bound(module));
 }
 
 int64_t input_index(const std::string& name) {

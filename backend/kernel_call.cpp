@@ -70,7 +70,7 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         std::string layout = n.str_attr_or("w_layout", "kn");
         int64_t nr = layout == "panels" ? m.nodes[op(1)].type.dims[2].value : 1;
         ir::ElemType welem = m.nodes[op(1)].type.elem;
-        int64_t wdtype = welem == ir::ElemType::BF16 ? 1 : welem == ir::ElemType::I8 ? 2 : 0;
+        int64_t wdtype = welem == ir::ElemType::BF16 ? 1 : welem == ir::ElemType::I8 ? 2 : welem == ir::ElemType::Q4 ? 3 : 0;
         int next = 2;
         int bias = e.bias ? op(next++) : -1;
         int residual = e.residual ? op(next++) : -1;
@@ -130,7 +130,7 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         const auto& w = m.nodes[op(0)].type.dims;
         int64_t k = layout == "kn" ? w[0].value : w[1].value, nn = layout == "kn" ? w[1].value : w[0].value;
         std::string dtype = n.str_attr_or("dtype", "f32");
-        int64_t wdtype = dtype == "bf16" ? 1 : dtype == "int8" ? 2 : 0;
+        int64_t wdtype = dtype == "bf16" ? 1 : dtype == "int8" ? 2 : dtype == "q4" ? 3 : 0;
         bool has_gamma = n.operands.size() == 2;
         return {"pack_weight", {op(0), has_gamma ? op(1) : -1, index},
                 {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr")), I(wdtype), I(has_gamma),

@@ -46,6 +46,13 @@ int64_t TensorType::max_elements(int64_t symbol_bound) const {
     return n;
 }
 
+int64_t TensorType::storage_bytes(int64_t symbol_bound) const {
+    if (elem != ElemType::Q4) return max_elements(symbol_bound) * elem_size(elem);
+    // q4[panels, K, nr]: per group of kQ4Group rows, nr bf16 scales then kQ4Group/2 rows of nr bytes.
+    const int64_t panels = dims.at(0).value, k = dims.at(1).value, nr = dims.at(2).value;
+    return panels * ((k + kQ4Group - 1) / kQ4Group) * (2 + kQ4Group / 2) * nr;
+}
+
 namespace {
 std::string describe(const Node& node) { return "%" + node.name + " (" + std::string(op_info(node.kind).name) + ")"; }
 }  // namespace
@@ -139,12 +146,13 @@ int64_t elem_size(ElemType elem) {
     case ElemType::I32: return 4;
     case ElemType::BF16: return 2;
     case ElemType::I8: return 1;
+    case ElemType::Q4: return 1;  // not per element: see TensorType::storage_bytes
     }
     return 4;
 }
 
 std::string format_type(const TensorType& type) {
-    static const char* names[] = {"f32[", "i32[", "bf16[", "i8["};
+    static const char* names[] = {"f32[", "i32[", "bf16[", "i8[", "q4["};
     std::string s = names[static_cast<int>(type.elem)];
     for (size_t i = 0; i < type.dims.size(); ++i) {
         if (i) s += ",";

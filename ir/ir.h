@@ -48,8 +48,13 @@ struct Dim {
 
 // bf16 and i8 appear in packed weights (pack_weight with dtype = "bf16" / "int8"),
 // and bf16 in the input of a linear that multiplies bf16 k-pairs (to_bf16).
-enum class ElemType { F32, I32, BF16, I8 };
-int64_t elem_size(ElemType elem);
+// q4 is only ever a packed weight, q4[panels, K, nr]: 4-bit values in groups of
+// kQ4Group rows with a bf16 scale per group and column (docs/Q4_WEIGHTS.md); it
+// has no per-element size, so byte sizes go through storage_bytes.
+enum class ElemType { F32, I32, BF16, I8, Q4 };
+int64_t elem_size(ElemType elem);  // bytes per element; q4: not defined (storage_bytes)
+
+constexpr int64_t kQ4Group = 32;  // rows k per q4 scale
 
 struct TensorType {
     ElemType elem = ElemType::F32;
@@ -57,6 +62,8 @@ struct TensorType {
 
     // Element count with every runtime symbol at its bound.
     int64_t max_elements(int64_t symbol_bound) const;
+    // Bytes of a value of this type with every runtime symbol at its bound.
+    int64_t storage_bytes(int64_t symbol_bound) const;
     bool operator==(const TensorType&) const = default;
 };
 

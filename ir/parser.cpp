@@ -177,7 +177,7 @@ private:
 
     TensorType tensor_type() {
         TensorType type;
-        std::string elem = identifier("an element type (f32, i32, bf16 or i8)");
+        std::string elem = identifier("an element type (f32, i32, bf16, i8 or q4)");
         if (elem == "f32") {
             type.elem = ElemType::F32;
         } else if (elem == "i32") {
@@ -186,8 +186,10 @@ private:
             type.elem = ElemType::BF16;
         } else if (elem == "i8") {
             type.elem = ElemType::I8;
+        } else if (elem == "q4") {
+            type.elem = ElemType::Q4;
         } else {
-            error(fmt::format("unknown element type '{}' (expected f32, i32, bf16 or i8)", elem));
+            error(fmt::format("unknown element type '{}' (expected f32, i32, bf16, i8 or q4)", elem));
         }
         expect('[');
         skip_space();

@@ -360,7 +360,8 @@ TensorType infer_type(const Module& m, int index) {
             if (k > INT64_MAX - kInt8ScaleRows) c.error(fmt::format("K = {} is too large for int8 panels", k));
             return TensorType{ElemType::I8, {Dim::c(panels), Dim::c(k + kInt8ScaleRows), Dim::c(nr)}};
         }
-        c.error(fmt::format("attribute 'dtype' must be \"f32\", \"bf16\" or \"int8\", found \"{}\"", dtype));
+        if (dtype == "q4") return TensorType{ElemType::Q4, {Dim::c(panels), Dim::c(k), Dim::c(nr)}};
+        c.error(fmt::format("attribute 'dtype' must be \"f32\", \"bf16\", \"int8\" or \"q4\", found \"{}\"", dtype));
     }
     }
     c.error("unknown op");

@@ -55,7 +55,7 @@ void run_plan_memory(ir::Module& module, const PassContext&) {
         module.nodes[i].attrs.erase("arena_offset");
         if (!in_arena(module, i)) continue;
         const ir::TensorType& type = module.nodes[i].type;
-        int64_t bytes = align_up(type.max_elements(bound) * ir::elem_size(type.elem));
+        int64_t bytes = align_up(type.storage_bytes(bound));
         values.push_back({i, bytes, i, last_use[i]});
         unplanned += bytes;
     }

@@ -14,7 +14,8 @@
 // LM head that copy is as big as the embedding table).
 // With --weights-dtype=bf16 the panels hold bfloat16 (round to nearest even);
 // with int8 each panel starts with its nr float32 column scales (absmax/127)
-// followed by the int8 values. Kernels widen to float32 as they load, so only
+// followed by the int8 values; with q4 every group of 32 rows has a bf16 scale
+// per column and 4-bit values (docs/Q4_WEIGHTS.md). Kernels widen to float32 as they load, so only
 // the bytes streamed per token shrink. On a target with bf16 dot products
 // (AVX512_BF16) bf16 panels are packed as k-pairs instead (k_pairs = true,
 // rows k and k+1 interleaved, K rounded up to even) and the linear's input
@@ -51,9 +52,12 @@ std::string unique_name(const ir::Module& m, std::string name) {
 
 void run_prepack_weights(ir::Module& module, const PassContext& context) {
     const std::string& dtype = context.weights_dtype;
-    if (dtype != "f32" && dtype != "bf16" && dtype != "int8")
-        fail("--weights-dtype={}: expected f32, bf16 or int8", dtype);
-    ir::ElemType elem = dtype == "bf16" ? ir::ElemType::BF16 : dtype == "int8" ? ir::ElemType::I8 : ir::ElemType::F32;
+    if (dtype != "f32" && dtype != "bf16" && dtype != "int8" && dtype != "q4")
+        fail("--weights-dtype={}: expected f32, bf16, int8 or q4", dtype);
+    ir::ElemType elem = dtype == "bf16"   ? ir::ElemType::BF16
+                        : dtype == "int8" ? ir::ElemType::I8
+                        : dtype == "q4"   ? ir::ElemType::Q4
+                                          : ir::ElemType::F32;
     int64_t extra_rows = dtype == "int8" ? ir::kInt8ScaleRows : 0;
     for (size_t i = 0; i < module.nodes.size(); ++i) {
         ir::Node& linear = module.nodes[i];

@@ -133,11 +133,11 @@ std::vector<TensorSpec> parse_tensor_list(const json& meta, const std::string& p
                      brief(used));
             spec.used_by_forward = used.get<bool>();
         }
-        // A storage size must fit the shape: between one byte and four bytes per element.
+        // A storage size must fit the shape: between half a byte (q4) and four bytes per element.
         spec.bytes = item.contains("bytes") ? require_int(item, "bytes", path, where) : n * 4;
-        if (spec.bytes < n || spec.bytes > n * 4)
+        if (spec.bytes < (n + 1) / 2 || spec.bytes > n * 4)
             fail("{}: metadata tensor \"{}\" has {} bytes for {} elements; expected {} to {}", path, spec.name,
-                 spec.bytes, n, n, n * 4);
+                 spec.bytes, n, (n + 1) / 2, n * 4);
         specs.push_back(std::move(spec));
     }
     return specs;

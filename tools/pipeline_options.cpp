@@ -18,7 +18,8 @@ std::vector<OptionSpec> pipeline_option_specs() {
         {"--time-passes", false, "report the time each pass took (to stderr)"},
         {"--weights-dtype", true,
          "storage of packed projection weights: f32 (default), bf16 (on AVX512_BF16 targets multiplied with bf16 dot "
-         "products, inputs rounded to bf16 too), or int8 (per-channel scales, float32 arithmetic)"},
+         "products, inputs rounded to bf16 too), int8 (per-channel scales, float32 arithmetic), or q4 (4-bit, a bf16 "
+         "scale per 32 rows and column: docs/Q4_WEIGHTS.md)"},
     };
 }
 
@@ -46,8 +47,8 @@ PipelineChoice pipeline_from_args(const Args& args, int default_level) {
     inst.time_passes = args.has("--time-passes");
     choice.context.weights_dtype = args.get("--weights-dtype").value_or("f32");
     if (choice.context.weights_dtype != "f32" && choice.context.weights_dtype != "bf16" &&
-        choice.context.weights_dtype != "int8")
-        fail("--weights-dtype={}: expected f32, bf16 or int8", choice.context.weights_dtype);
+        choice.context.weights_dtype != "int8" && choice.context.weights_dtype != "q4")
+        fail("--weights-dtype={}: expected f32, bf16, int8 or q4", choice.context.weights_dtype);
     return choice;
 }
 

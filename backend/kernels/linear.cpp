@@ -5,28 +5,48 @@
 // order whatever the split.
 #include "linear_panels.h"
 
-// Packed weight storage (wdtype scalar): float32, bfloat16, or int8 with
-// per-column float32 scales in the panel's first kInt8ScaleRows rows. All
-// three are multiplied in float32: values widen as they are loaded, so only
-// the bytes streamed per token shrink. (bf16 k-pairs multiplied by the CPU's
-// bf16 dot product are linear_bf16dot.cpp's.)
-enum WeightType { kF32 = 0, kBF16 = 1, kInt8 = 2 };
+// Packed weight storage (wdtype scalar): float32, bfloat16, int8 with
+// per-column float32 scales in the panel's first kInt8ScaleRows rows, or q4:
+// per group of kQ4Group rows, nr bf16 scales then kQ4Group/2 rows of nr bytes,
+// byte j of row r holding column j of rows 2r (low nibble) and 2r+1 (high),
+// value (q - 8) * scale (docs/Q4_WEIGHTS.md). All four are multiplied in
+// float32: values widen as they are loaded, so only the bytes streamed per
+// token shrink. A q4 value times its bf16 scale is exact in float32, so a q4
+// projection computes exactly what float32 weights of those values would.
+// (bf16 k-pairs multiplied by the CPU's bf16 dot product are linear_bf16dot.cpp's.)
+enum WeightType { kF32 = 0, kBF16 = 1, kInt8 = 2, kQ4 = 3 };
 static const int64_t kInt8ScaleRows = 4;  // nr float32 scales = 4 rows of nr bytes
+static const int64_t kQ4Group = 32;
+GPT2C_INLINE int64_t q4_group_bytes(int64_t nr) { return (2 + kQ4Group / 2) * nr; }
+GPT2C_INLINE int64_t q4_panel_bytes(int64_t K, int64_t nr) { return (K + kQ4Group - 1) / kQ4Group * q4_group_bytes(nr); }
 
 template <int WT>
 struct FloatPanels {
     typedef float Input;
-    static const int64_t k_step = 1;
+    static const int64_t k_step = WT == kQ4 ? kQ4Group : 1;  // q4: k blocks start on a group
     static int64_t bytes(int64_t K, int64_t nr) {
-        return WT == kF32 ? K * nr * 4 : WT == kBF16 ? K * nr * 2 : (K + kInt8ScaleRows) * nr;
+        return WT == kF32 ? K * nr * 4 : WT == kBF16 ? K * nr * 2 : WT == kQ4 ? q4_panel_bytes(K, nr) : (K + kInt8ScaleRows) * nr;
     }
-    static int64_t row_bytes(int64_t nr) { return WT == kF32 ? nr * 4 : WT == kBF16 ? nr * 2 : nr; }
+    // q4: the average over a group, exact at group boundaries (where k blocks start).
+    static int64_t row_bytes(int64_t nr) {
+        return WT == kF32 ? nr * 4 : WT == kBF16 ? nr * 2 : WT == kQ4 ? q4_group_bytes(nr) / kQ4Group : nr;
+    }
     static const char* values(const char* panel, int64_t nr) { return WT == kInt8 ? panel + kInt8ScaleRows * nr : panel; }
     static const float* scales(const char* panel) { return WT == kInt8 ? (const float*)panel : nullptr; }
 
-    // 16 consecutive values of row k, as float32 (int8: not yet scaled).
+    // 16 consecutive values of row k, as float32 (int8: not yet scaled; q4: scaled).
     static vf16 load(const char* values, int64_t k, int64_t nr, int v) {
         if (WT == kF32) return load16((const float*)values + k * nr + v * 16);
+        if (WT == kQ4) {
+            const char* group = values + (k / kQ4Group) * q4_group_bytes(nr);
+            vu16x16 s;
+            __builtin_memcpy(&s, group + v * 32, sizeof s);
+            const vf16 scale = (vf16)(__builtin_convertvector(s, vu32x16) << 16);
+            vu8x16 b;
+            __builtin_memcpy(&b, group + 2 * nr + (k % kQ4Group) / 2 * nr + v * 16, sizeof b);
+            const vu8x16 nibbles = k % 2 ? b >> 4 : b & (unsigned char)15;
+            return __builtin_convertvector(__builtin_convertvector(nibbles, vi16) - 8, vf16) * scale;
+        }
         if (WT == kBF16) {
             vu16x16 h;
             __builtin_memcpy(&h, values + (k * nr + v * 16) * 2, sizeof h);
@@ -100,6 +120,8 @@ GPT2C_KERNEL void gpt2c_k_linear(const KernelArgs* a, int64_t begin, int64_t end
                                  int64_t layout, int64_t nr, int64_t wdtype, int64_t mr, int64_t kc, int64_t has_bias,
                                  int64_t act, int64_t has_residual) {
     if (layout == kLayoutPanels) {
+        if (wdtype == kQ4)
+            return linear_panels_nr<FloatPanels<kQ4>>(a, begin, end, M, K, N, nr, mr, kc, has_bias, act, has_residual);
         if (wdtype == kBF16)
             return linear_panels_nr<FloatPanels<kBF16>>(a, begin, end, M, K, N, nr, mr, kc, has_bias, act, has_residual);
         if (wdtype == kInt8)
@@ -199,8 +221,11 @@ GPT2C_KERNEL void gpt2c_k_fold_ln_bias(const KernelArgs* a, int64_t begin, int64
 // p: W (layout kn or nk), gamma [K] | null, out: ceil(N/nr) column panels of
 // K rows x nr, zero-padded, of diag(gamma) W when gamma is given (a layer norm
 // folded into the projection, in the same pass that packs), stored as
-// float32, bfloat16 (round to nearest even) or int8 (per-column scale
-// absmax/127 in the panel's first kInt8ScaleRows rows). With k_pairs (bf16
+// float32, bfloat16 (round to nearest even), int8 (per-column scale
+// absmax/127 in the panel's first kInt8ScaleRows rows) or q4 (per group of 32
+// rows and column, like llama.cpp's q4_0: the value of largest magnitude m
+// gives the scale d = bf16(m / -8), values q = clamp(floor(w / d + 8.5), 0, 15),
+// so m itself is exactly -8 * d up to d's rounding). With k_pairs (bf16
 // only) rows k and k+1 of a column are adjacent, [ceil(K/2)][nr][2], as a
 // bf16 dot product multiplies them; an odd K gets a zero row.
 
@@ -214,7 +239,10 @@ GPT2C_KERNEL void gpt2c_k_pack_weight(const KernelArgs* a, int64_t begin, int64_
     const float* gamma = (const float*)a->p[1];
     char* out = (char*)a->p[2];
     const int64_t rows = k_pairs ? K + K % 2 : K;
-    const int64_t panel_bytes = wdtype == kF32 ? K * nr * 4 : wdtype == kBF16 ? rows * nr * 2 : (K + kInt8ScaleRows) * nr;
+    const int64_t panel_bytes = wdtype == kF32    ? K * nr * 4
+                                : wdtype == kBF16 ? rows * nr * 2
+                                : wdtype == kQ4   ? q4_panel_bytes(K, nr)
+                                                  : (K + kInt8ScaleRows) * nr;
     float tile[64] __attribute__((aligned(64)));  // one row k of the panel, scaled (nr <= 64)
     float inv_scale[64];
     for (int64_t panel = begin; panel < end; ++panel) {
@@ -226,6 +254,39 @@ GPT2C_KERNEL void gpt2c_k_pack_weight(const KernelArgs* a, int64_t begin, int64_
             for (int64_t j = 0; j < nr; ++j)
                 tile[j] = j < width ? weight_at(w, k, n0 + j, K, N, layout, 1) * g : 0.0f;
         };
+        if (wdtype == kQ4) {
+            for (int64_t g0 = 0; g0 < K; g0 += kQ4Group) {
+                char* group = dst + g0 / kQ4Group * q4_group_bytes(nr);
+                const int64_t group_rows = K - g0 < kQ4Group ? K - g0 : kQ4Group;
+                float extreme[64], inv[64];  // per column: the value of largest magnitude, 1 / scale
+                for (int64_t j = 0; j < nr; ++j) extreme[j] = 0.0f;
+                for (int64_t r = 0; r < group_rows; ++r) {
+                    load_row(g0 + r);
+                    for (int64_t j = 0; j < nr; ++j)
+                        if (__builtin_fabsf(tile[j]) > __builtin_fabsf(extreme[j])) extreme[j] = tile[j];
+                }
+                for (int64_t j = 0; j < nr; ++j) {
+                    const uint16_t scale = to_bf16(extreme[j] / -8.0f);
+                    ((uint16_t*)group)[j] = scale;
+                    uint32_t bits = (uint32_t)scale << 16;
+                    float d;
+                    __builtin_memcpy(&d, &bits, 4);
+                    inv[j] = d != 0.0f ? 1.0f / d : 0.0f;
+                }
+                unsigned char* data = (unsigned char*)group + 2 * nr;
+                for (int64_t i = 0; i < kQ4Group / 2 * nr; ++i) data[i] = 0x88;  // rows past K: q = 8, value 0
+                for (int64_t r = 0; r < group_rows; ++r) {
+                    load_row(g0 + r);
+                    for (int64_t j = 0; j < nr; ++j) {
+                        float q = __builtin_floorf(tile[j] * inv[j] + 8.5f);
+                        const unsigned char nibble = (unsigned char)(q < 0.0f ? 0.0f : q > 15.0f ? 15.0f : q);
+                        unsigned char* byte = data + r / 2 * nr + j;
+                        *byte = r % 2 ? (unsigned char)((*byte & 0x0f) | (nibble << 4)) : (unsigned char)((*byte & 0xf0) | nibble);
+                    }
+                }
+            }
+            continue;
+        }
         if (wdtype == kInt8) {
             float absmax[64];
             for (int64_t j = 0; j < nr; ++j) absmax[j] = 0.0f;

@@ -13,6 +13,7 @@ typedef int32_t vi16 __attribute__((ext_vector_type(16)));
 typedef unsigned short vu16x16 __attribute__((ext_vector_type(16)));
 typedef unsigned int vu32x16 __attribute__((ext_vector_type(16)));
 typedef signed char vi8x16 __attribute__((ext_vector_type(16)));
+typedef unsigned char vu8x16 __attribute__((ext_vector_type(16)));
 
 GPT2C_INLINE vf16 load16(const float* p) {
     vf16 v;

@@ -3,8 +3,8 @@
 // Every reference model is compiled here for aarch64-linux-gnu at -O0 and -O3 and
 // run by the AArch64 build of gpt2c-run (scripts/build-aarch64.sh) under
 // qemu-aarch64-static: float32 against the float64 PyTorch reference with the x86
-// tolerance, greedy ids equal to the reference's, decode equal to prefill; bf16 and
-// int8 storage against the x86 library of the same storage (both multiply in
+// tolerance, greedy ids equal to the reference's, decode equal to prefill; bf16,
+// int8 and q4 storage against the x86 library of the same storage (both multiply in
 // float32, so only the order of additions may differ); and the example model's
 // reference continuations.
 #include "support/npy.h"
@@ -105,7 +105,7 @@ TEST_CASE("aarch64 float32 libraries match PyTorch under emulation at -O0 and -O
     }
 }
 
-TEST_CASE("aarch64 bf16 and int8 libraries compute what x86 computes from the same weights", "[aarch64]") {
+TEST_CASE("aarch64 bf16, int8 and q4 libraries compute what x86 computes from the same weights", "[aarch64]") {
     // On x86 the bf16 library multiplies in float32 like AArch64's (no bf16 dot products).
     const std::string x86_features = host_has_bf16_dot() ? "-avx512bf16" : "";
     for (const std::string& dir : reference_models()) {
@@ -113,7 +113,7 @@ TEST_CASE("aarch64 bf16 and int8 libraries compute what x86 computes from the sa
         const std::vector<int32_t>& tokens = ref.tokens;
         const std::vector<int32_t>& prompt = ref.greedy_prompt;
         const size_t n = ref.greedy_ids.size();
-        for (const char* dtype : {"bf16", "int8"}) {
+        for (const char* dtype : {"bf16", "int8", "q4"}) {
             for (int level : {0, 3}) {
                 INFO(dir << " " << dtype << " for aarch64 at -O" << level);
                 auto x86 = Model::load(compile(dir, level, dtype, x86_features), dir, 2);

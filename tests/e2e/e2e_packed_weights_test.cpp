@@ -77,7 +77,7 @@ void restore_mtime(const fs::path& file, const struct stat& before) {
 TEST_CASE("packed weights load in place and give the checkpoint's logits bit for bit", "[e2e][packed]") {
     // m1: float32 tied (raw weights used in place); m3: bf16 untied (raw weights converted).
     for (const auto& [model_name, dtype] : std::vector<std::pair<std::string, std::string>>{
-             {"m1_gelu_new_f32", "f32"}, {"m1_gelu_new_f32", "int8"}, {"m1_gelu_new_f32", "bf16"},
+             {"m1_gelu_new_f32", "f32"}, {"m1_gelu_new_f32", "int8"}, {"m1_gelu_new_f32", "bf16"}, {"m1_gelu_new_f32", "q4"},
              {"m3_relu_bf16_untied", "f32"}}) {
         SECTION(model_name + " " + dtype) {
             PackedCase c = make_case(model_name + "-" + dtype, model_name, dtype);

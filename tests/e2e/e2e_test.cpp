@@ -81,7 +81,7 @@ TEST_CASE("a full context runs and one more token is refused", "[e2e]") {
 // trained example model. Bounds are about twice what was measured when the
 // test was written (printed below), so a regression in packing or the
 // dequantizing loads shows up, while bf16/int8 rounding does not.
-TEST_CASE("bf16 and int8 weights stay close to float32 on the example model", "[e2e]") {
+TEST_CASE("bf16, int8 and q4 weights stay close to float32 on the example model", "[e2e]") {
     nlohmann::json ref = read_json(kExampleDir + "/reference_continuations.json");
     auto f32 = Model::load(compile(kExampleDir, 3), kExampleDir, 2);
     struct Case {
@@ -92,7 +92,10 @@ TEST_CASE("bf16 and int8 weights stay close to float32 on the example model", "[
     };
     // Measured: bf16 weights with float32 arithmetic 0.0069, int8 0.0185 relative difference,
     // top-1 agreement 322/322 for both; bf16 dot products (bf16 inputs too) 0.0111, 322/322.
-    std::vector<Case> cases = {Case{"bf16", "-avx512bf16", 0.015, 0.97}, Case{"int8", "", 0.04, 0.97}};
+    // q4 (4-bit, a scale per 32 rows): 0.200, top-1 agreement 301/322 (this small model has
+    // little redundancy to absorb 4-bit noise); the same, bit for bit, without AVX-512.
+    std::vector<Case> cases = {Case{"bf16", "-avx512bf16", 0.015, 0.97}, Case{"int8", "", 0.04, 0.97},
+                               Case{"q4", "", 0.4, 0.87}, Case{"q4", "-avx512f", 0.4, 0.87}};
     if (host_has_bf16_dot()) cases.push_back(Case{"bf16", "", 0.025, 0.97});
     for (const Case& c : cases) {
         INFO(c.dtype << " " << c.target_features);
@@ -119,14 +122,16 @@ TEST_CASE("bf16 and int8 weights stay close to float32 on the example model", "[
     }
 }
 
-// The bf16 and int8 kernels must keep the promises the float32 ones do: the
+// The bf16, int8 and q4 kernels must keep the promises the float32 ones do: the
 // thread count changes nothing, and decode computes exactly what prefill does.
 // (With bf16 inputs that matters: a last-bit difference before a to_bf16 is a
 // bf16 rounding step after it.)
 // m8 crosses every blocking boundary, m9 has a 264-wide head, m4 an odd K (n_inner = 33,
 // so bf16 k-pairs are padded), m10 a K (2900) deeper than one k block.
-TEST_CASE("bf16 and int8 libraries: thread count changes nothing, decode agrees with prefill", "[e2e]") {
-    std::vector<std::pair<std::string, std::string>> variants = {{"bf16", "-avx512bf16"}, {"int8", ""}};
+TEST_CASE("bf16, int8 and q4 libraries: thread count changes nothing, decode agrees with prefill", "[e2e]") {
+    // q4: K = 33 (m4) ends in a partial group of 32 rows; m10's K = 2900 spans several k blocks.
+    std::vector<std::pair<std::string, std::string>> variants = {
+        {"bf16", "-avx512bf16"}, {"int8", ""}, {"q4", ""}, {"q4", "-avx512f"}};
     if (host_has_bf16_dot()) variants.push_back({"bf16", ""});
     for (const char* name :
          {"m8_long_context_f32", "m9_wide_head_f16", "m4_quick_gelu_f32_1head_noscale", "m10_deep_mlp_bf16"}) {
