@@ -2,7 +2,7 @@
 """bench/run_bench.py - gpt2c against PyTorch eager on GPT-2 shapes, in one run.
 
 usage: bench/run_bench.py [--build build] [--model /tmp/gpt2-124m] [--threads 2] [--repeats 5]
-                          [--prompt-tokens 128] [--gen 128] [--dtypes f32,bf16,int8]
+                          [--prompt-tokens 128] [--gen 128] [--dtypes f32,bf16,int8,q4]
                           [--shapes 124m,medium,large,xl]
                           [--skip-torch] [--skip-contention] [--json-out FILE]
 
@@ -138,7 +138,7 @@ def main():
     ap = bench_common.parser(repeats=5)
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--gen", type=int, default=128)
-    ap.add_argument("--dtypes", default="f32,bf16,int8")
+    ap.add_argument("--dtypes", default="f32,bf16,int8,q4")
     ap.add_argument("--shapes", default="124m", help="any of 124m,medium,large,xl")
     ap.add_argument("--skip-torch", action="store_true")
     ap.add_argument("--skip-contention", action="store_true")

@@ -88,6 +88,7 @@ struct FloatPanels {
     // ~2 KB ahead in each stream.
     template <int NV, int G>
     static GPT2C_MEMBER_INLINE void gemv(const float* x, int64_t K, const char* const* values, float (*y)[NV * 16]) {
+        if constexpr (WT == kQ4) return gemv_q4<NV, G>(x, K, values, y);
         const int64_t nr = NV * 16;
         vf16 acc[G][NV];
         for (int g = 0; g < G; ++g)
@@ -104,6 +105,66 @@ struct FloatPanels {
         }
         for (int g = 0; g < G; ++g)
             for (int v = 0; v < NV; ++v) store16(y[g] + v * 16, acc[g][v]);
+    }
+
+    // gemv for q4, group by group: each group's scales are widened once (not per
+    // row), and one 16-byte load per row pair gives both rows' nibbles. The G
+    // panels' NV column vectors go through a group kQ4Chunk at a time, so their
+    // accumulators, scales and offsets stay in registers. Every weight is still
+    // (q - 8) * scale, exactly (fma(q, scale, -8 * scale) rounds nothing), and
+    // each output the same chain of multiply-adds over k as in micro, so decode
+    // still equals prefill bit for bit.
+    template <int NV, int G>
+    static GPT2C_MEMBER_INLINE void gemv_q4(const float* x, int64_t K, const char* const* values,
+                                            float (*y)[NV * 16]) {
+        const int64_t nr = NV * 16;
+        const int64_t group_bytes = q4_group_bytes(nr);
+        const int C = G * NV;  // column vectors, c = g * NV + v
+        const int kQ4Chunk = 8;
+        vf16 acc[C];
+        for (int c = 0; c < C; ++c) acc[c] = (vf16)0.0f;
+        for (int64_t k0 = 0; k0 < K; k0 += kQ4Group) {
+            const int64_t rows = K - k0 < kQ4Group ? K - k0 : kQ4Group;
+            const int64_t group_offset = k0 / kQ4Group * group_bytes;
+            for (int g = 0; g < G; ++g)
+                for (int64_t off = 0; off < group_bytes; off += 64)
+                    __builtin_prefetch(values[g] + group_offset + group_bytes + off);
+            for (int c0 = 0; c0 < C; c0 += kQ4Chunk) {
+                const int n = C - c0 < kQ4Chunk ? C - c0 : kQ4Chunk;
+                vf16 a[kQ4Chunk], scale[kQ4Chunk], offset[kQ4Chunk];
+                const char* data[kQ4Chunk];
+                for (int i = 0; i < n; ++i) {
+                    const int g = (c0 + i) / NV, v = (c0 + i) % NV;
+                    const char* group = values[g] + group_offset;
+                    vu16x16 s;
+                    __builtin_memcpy(&s, group + v * 32, sizeof s);
+                    scale[i] = (vf16)(__builtin_convertvector(s, vu32x16) << 16);
+                    offset[i] = scale[i] * -8.0f;
+                    data[i] = group + 2 * nr + v * 16;
+                    a[i] = acc[c0 + i];
+                }
+                for (int64_t r = 0; r < rows; r += 2) {
+                    const vf16 x0 = x[k0 + r];
+                    const bool pair = r + 1 < rows;
+                    const vf16 x1 = pair ? x[k0 + r + 1] : 0.0f;
+                    for (int i = 0; i < n; ++i) {
+                        vu8x16 b;
+                        __builtin_memcpy(&b, data[i] + r / 2 * nr, sizeof b);
+                        const vi16 wide = __builtin_convertvector(b, vi16);
+                        const vf16 w0 = __builtin_elementwise_fma(__builtin_convertvector(wide & 15, vf16), scale[i],
+                                                                  offset[i]);
+                        a[i] += x0 * w0;
+                        if (pair) {
+                            const vf16 w1 = __builtin_elementwise_fma(__builtin_convertvector(wide >> 4, vf16),
+                                                                      scale[i], offset[i]);
+                            a[i] += x1 * w1;
+                        }
+                    }
+                }
+                for (int i = 0; i < n; ++i) acc[c0 + i] = a[i];
+            }
+        }
+        for (int c = 0; c < C; ++c) store16(y[c / NV] + (c % NV) * 16, acc[c]);
     }
 };
 
