@@ -15,7 +15,7 @@ it once from the checkpoint, packs its weights (gpt2c pack-weights), runs
 bench/torch_peer.py (fp32, and bf16, which PyTorch hands to oneDNN) on the same weights,
 then prints medians, ratios to PyTorch, prefill GFLOPS as a fraction of the compute peak
 and decode time as a fraction of the bandwidth roofline (bytes of weights streamed per
-token / measured bandwidth). Last it reruns the first 124m dtype next to a busy process,
+token / the bandwidth measured just before that decode run). Last it reruns the first 124m dtype next to a busy process,
 to show how gpt2c's thread pool shares the machine.
 Everything is measured in this one run: the host drifts by +-20 % from one minute to the
 next, so only ratios within a run mean much.
@@ -73,7 +73,14 @@ def model_dir_for(args, shape):
     return os.path.join(os.path.dirname(os.path.abspath(args.model)), f"gpt2-{shape}")
 
 
-def measure_shape(args, gpt2c, shape, bandwidth, bench_args):
+def measure_bandwidth(args):
+    """gpt2c_bandwidth's best GB/s now. This host's bandwidth moves by half from one minute to
+    the next, so each row's roofline uses a measurement taken right before its decode."""
+    return float(subprocess.run([os.path.join(args.build, "bin", "gpt2c_bandwidth"), str(args.threads)],
+                                check=True, capture_output=True, text=True).stdout)
+
+
+def measure_shape(args, gpt2c, shape, bench_args):
     """Compiles, loads from the checkpoint, packs and benches every dtype of one shape."""
     model = model_dir_for(args, shape)
     bench_common.ensure_checkpoint(model, shape)
@@ -88,7 +95,9 @@ def measure_shape(args, gpt2c, shape, bandwidth, bench_args):
                          str(args.threads), "--repeats", "1", "--gen", "1", "--prompt-tokens", "1", "--json"])
         subprocess.run([gpt2c, "pack-weights", "--lib", lib, "--model", model, "--threads", str(args.threads)],
                        check=True, capture_output=True)
+        bandwidth = measure_bandwidth(args)
         r = run_json([gpt2c, "bench", "--lib", lib, "--model", model] + bench_args)
+        r["bandwidth_gb_s"] = bandwidth
         r["load_checkpoint_s"] = cold["load_s"]
         # The packed weights are page cache: with XL's checkpoint and several packs cached at
         # once the kernel evicts mapped weight pages mid-run and decode reads them from disk.
@@ -123,7 +132,7 @@ def print_table(args, shape, cfg, rows, peers, peak):
         ours = r in rows
         peak_used = peak["bf16_gflops"] if r.get("bf16_dot") or r["engine"].endswith("bf16") else peak["fp32_gflops"]
         share = f"{gflops:.0f} ({100 * gflops / peak_used:.0f} %)" if peak_used else f"{gflops:.0f}"
-        roof = f"{r['roofline_ms']:.1f} ms ({100 * r['roofline_ms'] / dm:.0f} %)" if ours else "-"
+        roof = f"{r['roofline_ms']:.1f} ms at {r['bandwidth_gb_s']:.0f} GB/s ({100 * r['roofline_ms'] / dm:.0f} %)" if ours else "-"
         vs_p = " / ".join(ratio(pf, peers[d]["prefill_tok_s"], True) for d in ("fp32", "bf16")) if ours and peers else "-"
         vs_d = " / ".join(ratio(dm, peers[d]["decode_ms_per_token"], False) for d in ("fp32", "bf16")) if ours and peers else "-"
         compile_s = f"{r['compile_s']:.2f}" if "compile_s" in r else "-"
@@ -146,18 +155,18 @@ def main():
     args = ap.parse_args()
     gpt2c = bench_common.gpt2c_binary(args)
 
-    bandwidth = float(subprocess.run([os.path.join(args.build, "bin", "gpt2c_bandwidth"), str(args.threads)],
-                                     check=True, capture_output=True, text=True).stdout)
+    bandwidth = measure_bandwidth(args)
     peak = run_json([os.path.join(args.build, "bin", "gpt2c_fma_peak"), str(args.threads)])
     bench_args = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
                   "--prompt-tokens", str(args.prompt_tokens), "--json"]
     bf16_peak = f"{peak['bf16_gflops']:.0f}" if peak["bf16_gflops"] else "n/a"
-    print(f"Machine: read bandwidth {bandwidth:.1f} GB/s (gpt2c_bandwidth: all threads, decode's access pattern); "
+    print(f"Machine: read bandwidth {bandwidth:.1f} GB/s at the start (gpt2c_bandwidth: all threads, decode's access "
+          f"patterns; measured again before each decode run, for that row's roofline); "
           f"FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32, {bf16_peak} GFLOPS bf16 dot ({peak['isa']}).")
 
     results = {}
     for shape in args.shapes.split(","):
-        model, rows = measure_shape(args, gpt2c, shape, bandwidth, bench_args)
+        model, rows = measure_shape(args, gpt2c, shape, bench_args)
         peers = {}
         if shape == "124m" and not args.skip_torch:
             env = dict(os.environ)
