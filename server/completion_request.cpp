@@ -178,8 +178,11 @@ CompletionRequest parse_completion_request(const std::string& body_text, const C
     }
     if (const json* s = field(body, "user"); s && !s->is_string())
         bad("user", fmt::format("'user' must be a string, got {}", type_of(*s)));
-    if (const json* s = field(body, "stream_options"); s && !s->is_object())
-        bad("stream_options", fmt::format("'stream_options' must be an object, got {}", type_of(*s)));
+    if (const json* s = field(body, "stream_options")) {
+        if (!s->is_object()) bad("stream_options", fmt::format("'stream_options' must be an object, got {}", type_of(*s)));
+        if (!r.stream) bad("stream_options", "'stream_options' is only allowed when 'stream' is true");
+        r.include_usage = boolean(*s, "include_usage");
+    }
 
     r.sampling = defaults;
     const double temperature = number(body, "temperature", 0, 2).value_or(1.0);

@@ -31,6 +31,7 @@ struct CompletionRequest {
     int32_t max_tokens = 16;
     int32_t n = 1;
     bool stream = false;
+    bool include_usage = false;       // stream_options.include_usage: a last chunk with the usage
     bool echo = false;
     int32_t logprobs = -1;            // -1: none
     std::vector<std::string> stop;

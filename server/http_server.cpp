@@ -120,6 +120,7 @@ struct HttpServer::CompletionState {
     std::vector<ChoiceState> choices;
     int logprobs = -1;
     bool echo = false;
+    bool include_usage = false;
     std::string prompt_text;
     int64_t prompt_tokens = 0;
     bool started = false;
@@ -361,6 +362,7 @@ void HttpServer::completions(const httplib::Request& req, httplib::Response& res
     state->choices.resize(size_t(r.n));
     state->logprobs = r.logprobs;
     state->echo = r.echo;
+    state->include_usage = r.include_usage;
     state->prompt_text = r.prompt_text;
     state->prompt_tokens = int64_t(r.prompt.size());
     for (ChoiceState& c : state->choices) c.offset = r.echo ? int64_t(r.prompt_text.size()) : 0;
@@ -495,6 +497,7 @@ bool HttpServer::stream_step(CompletionState& st, httplib::DataSink& sink) {
         const std::string line = "data: " + dump_json(body) + "\n\n";
         return sink.write(line.data(), line.size());
     };
+    auto chunk = [&](json choice) { return completion_chunk(st.header, std::move(choice), st.include_usage); };
     auto give_up = [&](const char* note) {
         engine_->cancel(*st.channel);
         t_log.note = note;
@@ -504,7 +507,7 @@ bool HttpServer::stream_step(CompletionState& st, httplib::DataSink& sink) {
         st.started = true;
         if (st.echo)
             for (size_t i = 0; i < st.choices.size(); ++i)
-                if (!send(completion_chunk(st.header, completion_choice(int(i), st.prompt_text, nullptr, nullptr))))
+                if (!send(chunk(completion_choice(int(i), st.prompt_text, nullptr, nullptr))))
                     return give_up(" (client gone)");
     }
     std::vector<ChoiceEvent> events;
@@ -515,7 +518,7 @@ bool HttpServer::stream_step(CompletionState& st, httplib::DataSink& sink) {
             json logprobs = apply_token(*model_, st.logprobs, e, c);
             ++t_log.generated_tokens;
             if (e.text.empty() && st.logprobs < 0) continue;
-            if (!send(completion_chunk(st.header, completion_choice(e.index, e.text, logprobs, nullptr))))
+            if (!send(chunk(completion_choice(e.index, e.text, logprobs, nullptr))))
                 return give_up(" (client gone)");
             continue;
         }
@@ -529,13 +532,18 @@ bool HttpServer::stream_step(CompletionState& st, httplib::DataSink& sink) {
             continue;
         }
         const json no_tokens = st.logprobs < 0 ? json(nullptr) : LogprobsBuilder{}.to_json();
-        if (!send(completion_chunk(st.header, completion_choice(e.index, e.text, no_tokens, finish_reason_json(e.finish)))))
+        if (!send(chunk(completion_choice(e.index, e.text, no_tokens, finish_reason_json(e.finish)))))
             return give_up(" (client gone)");
     }
     if (st.finals == int(st.choices.size())) {
         if (st.failed) {
             t_log.note = " (failed)";
         } else {
+            if (st.include_usage) {
+                int64_t generated = 0;
+                for (const ChoiceState& c : st.choices) generated += c.tokens;
+                if (!send(usage_chunk(st.header, st.prompt_tokens, generated))) return give_up(" (client gone)");
+            }
             static const char kDone[] = "data: [DONE]\n\n";
             if (!sink.write(kDone, sizeof kDone - 1)) return give_up(" (client gone)");
         }

@@ -70,24 +70,40 @@ json completion_choice(int index, const std::string& text, const json& logprobs,
     return json{{"text", text}, {"index", index}, {"logprobs", logprobs}, {"finish_reason", finish_reason}};
 }
 
+namespace {
+json usage_json(int64_t prompt_tokens, int64_t completion_tokens) {
+    return {{"prompt_tokens", prompt_tokens},
+            {"completion_tokens", completion_tokens},
+            {"total_tokens", prompt_tokens + completion_tokens}};
+}
+}  // namespace
+
 json completion_object(const CompletionHeader& h, json choices, int64_t prompt_tokens, int64_t completion_tokens) {
     return json{{"id", h.id},
                 {"object", "text_completion"},
                 {"created", h.created},
                 {"model", h.model},
                 {"choices", std::move(choices)},
-                {"usage",
-                 {{"prompt_tokens", prompt_tokens},
-                  {"completion_tokens", completion_tokens},
-                  {"total_tokens", prompt_tokens + completion_tokens}}}};
+                {"usage", usage_json(prompt_tokens, completion_tokens)}};
 }
 
-json completion_chunk(const CompletionHeader& h, json choice) {
+json completion_chunk(const CompletionHeader& h, json choice, bool usage_field) {
+    json chunk{{"id", h.id},
+               {"object", "text_completion"},
+               {"created", h.created},
+               {"model", h.model},
+               {"choices", json::array({std::move(choice)})}};
+    if (usage_field) chunk["usage"] = nullptr;
+    return chunk;
+}
+
+json usage_chunk(const CompletionHeader& h, int64_t prompt_tokens, int64_t completion_tokens) {
     return json{{"id", h.id},
                 {"object", "text_completion"},
                 {"created", h.created},
                 {"model", h.model},
-                {"choices", json::array({std::move(choice)})}};
+                {"choices", json::array()},
+                {"usage", usage_json(prompt_tokens, completion_tokens)}};
 }
 
 json models_list(const std::string& model_id, int64_t created) {

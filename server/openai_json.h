@@ -41,8 +41,11 @@ nlohmann::json completion_choice(int index, const std::string& text, const nlohm
                                  const nlohmann::json& finish_reason);
 nlohmann::json completion_object(const CompletionHeader& h, nlohmann::json choices, int64_t prompt_tokens,
                                  int64_t completion_tokens);
-// A stream chunk: the same shape, one choice, no usage.
-nlohmann::json completion_chunk(const CompletionHeader& h, nlohmann::json choice);
+// A stream chunk: the same shape, one choice; "usage": null when the request asked for
+// usage (stream_options.include_usage), else no usage field.
+nlohmann::json completion_chunk(const CompletionHeader& h, nlohmann::json choice, bool usage_field = false);
+// The last chunk of a stream that asked for usage: no choices, the usage of all of them.
+nlohmann::json usage_chunk(const CompletionHeader& h, int64_t prompt_tokens, int64_t completion_tokens);
 
 nlohmann::json models_list(const std::string& model_id, int64_t created);
 

@@ -138,6 +138,28 @@ assert len(chunks) > 5 and all(c["object"] == "text_completion" for c in chunks)
 PY
 check "streamed chunks concatenate to the completion and end with [DONE]" $?
 
+# stream_options.include_usage: every chunk has "usage": null, then one chunk with no choices and the
+# usage of all of them (2 choices x 20 tokens), then [DONE]. Without stream it is refused.
+curl -s -N --max-time 30 "${AUTH[@]}" \
+    -d '{"prompt":"ROMEO:","max_tokens":20,"temperature":0,"n":2,"stream":true,"stream_options":{"include_usage":true}}' \
+    "http://127.0.0.1:$PORT/v1/completions" >stream_usage.txt
+python3 - stream_usage.txt <<'PY'
+import json, sys
+events = [e for e in open(sys.argv[1], encoding="utf-8").read().split("\n\n") if e.strip()]
+assert events[-1] == "data: [DONE]", events[-1]
+chunks = [json.loads(e[6:]) for e in events[:-1]]
+last = chunks[-1]
+assert last["choices"] == [], last
+assert last["usage"]["completion_tokens"] == 40, last
+assert last["usage"]["total_tokens"] == last["usage"]["prompt_tokens"] + 40 and last["usage"]["prompt_tokens"] > 0, last
+assert all("usage" in c and c["usage"] is None for c in chunks[:-1])
+PY
+check "stream_options.include_usage: a last chunk with the usage of both choices" $?
+code=$(curl -s -o out.json -w '%{http_code}' "${AUTH[@]}" \
+    -d '{"prompt":"x","max_tokens":1,"stream_options":{"include_usage":true}}' "http://127.0.0.1:$PORT/v1/completions")
+check "stream_options without stream: 400 naming the parameter ($code)" \
+    $([[ $code == 400 && $(json out.json 'j["error"]["param"]') == stream_options ]]; echo $?)
+
 # logprobs, echo, stop, a token-id prompt.
 code=$(post '{"prompt":"ROMEO:","max_tokens":5,"temperature":0,"logprobs":2,"echo":true}' "${AUTH[@]}")
 check "logprobs + echo" $(python3 -c '

@@ -73,6 +73,19 @@ test('a streamed completion concatenates to the non-streamed text', { timeout: 6
   assert.ok(chunks >= 2, `several chunks (got ${chunks})`);
 });
 
+test('stream_options.include_usage ends the stream with the usage', { timeout: 60_000 }, async () => {
+  const body = { model, prompt: 'JULIET:\nO', max_tokens: 12, temperature: 0 };
+  const whole = await client.completions.create(body);
+  let usage = null;
+  let text = '';
+  for await (const chunk of await client.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })) {
+    if (chunk.usage) usage = chunk.usage;
+    text += chunk.choices[0]?.text ?? '';
+  }
+  assert.equal(text, whole.choices[0].text);
+  assert.deepEqual(usage, whole.usage);
+});
+
 test('seeded sampling is reproducible, and streaming gives the same text', { timeout: 60_000 }, async () => {
   const body = { model, prompt: 'KING HENRY:', max_tokens: 20, temperature: 0.9, top_p: 0.95, seed: 1234 };
   const a = await client.completions.create(body);
