@@ -276,13 +276,15 @@ std::optional<PackedWeights> PackedWeights::open(const std::string& path, const 
                                                  const std::string& checkpoint_path, ThreadPool& pool,
                                                  std::string* why_not) {
     why_not->clear();
-    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    // O_NONBLOCK: a FIFO in the library's place must not block the load (it is refused below).
+    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
     if (f.fd < 0) {
         if (errno == ENOENT) return std::nullopt;
         fail("{}: cannot open packed weights: {}", path, std::strerror(errno));
     }
     struct stat st {};
     if (::fstat(f.fd, &st) != 0) fail("{}: cannot stat: {}", path, std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) fail("{}: not a regular file; expected packed weights (gpt2c pack-weights)", path);
     const uint64_t size = uint64_t(st.st_size);
 
     // The header: magic, version, its own checksum, and the file size it promises.

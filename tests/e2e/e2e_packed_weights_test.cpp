@@ -163,6 +163,15 @@ TEST_CASE("a damaged pack is an error naming the file and the damage", "[e2e][pa
         std::ofstream(c.weights, std::ios::binary | std::ios::trunc) << std::string(8192, 'x');
         CHECK_THAT(load_error(c), Catch::Contains("not a gpt2c packed weights file"));
     }
+    SECTION("a directory or a FIFO in its place") {
+        fs::remove(c.weights);
+        fs::create_directory(c.weights);
+        CHECK_THAT(load_error(c), Catch::Contains("not a regular file"));
+        fs::remove(c.weights);
+        REQUIRE(::mkfifo(c.weights.c_str(), 0644) == 0);
+        CHECK_THAT(load_error(c), Catch::Contains("not a regular file"));  // and does not block
+        fs::remove(c.weights);
+    }
     SECTION("empty") {
         std::ofstream(c.weights, std::ios::binary | std::ios::trunc);
         CHECK_THAT(load_error(c), Catch::Contains("too short"));
