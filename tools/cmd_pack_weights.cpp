@@ -24,6 +24,16 @@ void pack_weights(const std::string& library, const std::string& model_path, int
                              double(std::filesystem::file_size(output)) / 1e6, seconds);
 }
 
+std::shared_ptr<Model> load_model_noting_pack(const std::string& library, const std::string& model_path, int threads) {
+    auto model = Model::load(library, model_path, threads);
+    const std::string& source = model->weights_source();
+    if (const size_t open = source.find(" ("); open != std::string::npos && source.rfind("checkpoint ", 0) == 0)
+        std::cerr << fmt::format("{}: note: loaded the {}; re-run `{} pack-weights --lib {} --model {}` to load in "
+                                 "place again\n",
+                                 program_name(), source, program_name(), library, model_path);
+    return model;
+}
+
 int cmd_pack_weights(int argc, char** argv) {
     Args args("pack-weights",
               {

@@ -26,7 +26,7 @@ std::vector<OptionSpec> model_specs() {
 
 std::shared_ptr<Model> load_model(const Args& args) {
     int threads = int(args.get_int("--threads", 0, 0, 1024));
-    return Model::load(args.require("--lib"), args.require("--model"), threads);
+    return load_model_noting_pack(args.require("--lib"), args.require("--model"), threads);
 }
 
 }  // namespace

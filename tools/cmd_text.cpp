@@ -257,7 +257,7 @@ int cmd_run(int argc, char** argv) {
     options.sampling = settings.sampling;
 
     const std::vector<int32_t> prompt = tokenizer.encode(prompt_text, args.has("--allow-special"));
-    auto model = Model::load(lib, model_path, int(args.get_int("--threads", 0, 0, 1024)));
+    auto model = load_model_noting_pack(lib, model_path, int(args.get_int("--threads", 0, 0, 1024)));
     const auto& config = model->config();
     for (int32_t id : prompt)
         if (id >= config.vocab_size)

@@ -1,6 +1,9 @@
 // tools/commands.h - the gpt2c subcommands; each returns the process exit code.
 #pragma once
 
+#include "runtime/model.h"
+
+#include <memory>
 #include <string>
 
 namespace gpt2c::tools {
@@ -21,5 +24,9 @@ int cmd_pack_weights(int argc, char** argv);
 // Loads LIBRARY with MODEL's checkpoint and writes its prepared weights to OUTPUT
 // (runtime/packed_weights.h). Shared by pack-weights and compile --pack-weights.
 void pack_weights(const std::string& library, const std::string& model_path, int threads, const std::string& output);
+
+// Loads a model like Model::load and, when a LIB.weights beside the library was
+// not used (stale), says why on stderr: otherwise a stale pack only shows as a slow load.
+std::shared_ptr<Model> load_model_noting_pack(const std::string& library, const std::string& model_path, int threads);
 
 }  // namespace gpt2c::tools

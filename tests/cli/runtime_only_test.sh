@@ -118,6 +118,10 @@ check "bench says the weights came from ts.weights" grep -q '"weights_source":"p
 expect_ok "gpt2c compile --pack-weights" "$GPT2C" compile "$MODEL" -o "$WORK/ts2.so" --pack-weights
 check "compile --pack-weights wrote ts2.weights" test -s "$WORK/ts2.weights"
 check "the same library packs the same bytes" cmp -s "$WORK/ts.weights" "$WORK/ts2.weights"
+"$GPT2C" compile "$MODEL" -o "$WORK/ts2.so" -O2 2> /dev/null  # ts2.weights is now stale
+expect_ok "run with a stale pack" "$RUN" run --lib "$WORK/ts2.so" --model "$MODEL" --prompt "ROMEO:" -n 4 --greedy
+check "a stale pack is noted on stderr, with how to refresh it" \
+    grep -q "note: loaded the checkpoint .*ts2.weights was packed by another build.*pack-weights --lib" "$WORK/stderr.txt"
 printf 'garbage' | dd of="$WORK/ts.weights" bs=1 seek=5000 conv=notrunc status=none
 expect_error "run with damaged packed weights" "ts.weights: the data is damaged" "" \
     "$GPT2C" run --lib "$LIB" --model "$MODEL" --prompt "ROMEO:" -n 4 --greedy
