@@ -138,3 +138,26 @@ TEST_CASE("the tiny-shakespeare example reproduces its reference continuations o
         CHECK(aarch64_greedy(lib, kExampleDir, c["prompt_ids"].get<std::vector<int32_t>>(), ids.size()) == ids);
     }
 }
+
+// Packing on the target: the AArch64 gpt2c-run writes LIB.weights for an AArch64
+// library, and loading it there gives the checkpoint's logits bit for bit.
+TEST_CASE("aarch64: packed weights written and loaded on the target", "[aarch64][packed]") {
+    const std::string dir = kDataDir + "/models/m1_gelu_new_f32";
+    const Reference ref = load_reference(dir);
+    for (const char* dtype : {"f32", "q4"}) {
+        INFO(dtype);
+        const std::filesystem::path lib = scratch_dir() / (std::string("aarch64-packed-") + dtype + ".so");
+        std::filesystem::copy_file(compile(dir, 3, dtype, "", "", kTriple), lib,
+                                   std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::path weights = lib;
+        weights.replace_extension(".weights");
+        std::filesystem::remove(weights);
+        const std::vector<float> from_checkpoint = aarch64_logits(lib.string(), dir, ref.tokens, false);
+        run_aarch64({"pack-weights", "--lib", lib.string(), "--model", dir, "--threads", "2"});
+        REQUIRE(std::filesystem::exists(weights));
+        CHECK(aarch64_logits(lib.string(), dir, ref.tokens, false) == from_checkpoint);
+        const std::string bench = run_aarch64({"bench", "--lib", lib.string(), "--model", dir, "--prompt-tokens", "4",
+                                               "--gen", "1", "--repeats", "1", "--json"});
+        CHECK_THAT(bench, Catch::Contains("\"weights_source\":\"packed weights " + weights.string() + "\""));
+    }
+}
