@@ -69,17 +69,53 @@ struct FloatPanels {
         vf16 acc[MR][NV];
         for (int m = 0; m < MR; ++m)
             for (int v = 0; v < NV; ++v) acc[m][v] = accumulate ? load16(C + m * ldc + v * 16) : (vf16)0.0f;
-        for (int64_t k = 0; k < kc; ++k) {
-            if (PF) prefetch_ahead(B + k * row_bytes(nr), row_bytes(nr));
-            vf16 b[NV];
-            for (int v = 0; v < NV; ++v) b[v] = load(B, k, nr, v);
-            for (int m = 0; m < MR; ++m) {
-                vf16 a = A[m * lda + k];
-                for (int v = 0; v < NV; ++v) acc[m][v] += a * b[v];
+        if constexpr (WT == kQ4) {
+            micro_q4<MR, NV, PF>(A, lda, B, kc, acc);
+        } else {
+            for (int64_t k = 0; k < kc; ++k) {
+                if (PF) prefetch_ahead(B + k * row_bytes(nr), row_bytes(nr));
+                vf16 b[NV];
+                for (int v = 0; v < NV; ++v) b[v] = load(B, k, nr, v);
+                for (int m = 0; m < MR; ++m) {
+                    vf16 a = A[m * lda + k];
+                    for (int v = 0; v < NV; ++v) acc[m][v] += a * b[v];
+                }
             }
         }
         for (int m = 0; m < MR; ++m)
             for (int v = 0; v < NV; ++v) store16(C + m * ldc + v * 16, acc[m][v]);
+    }
+
+    // micro's loop over k for q4 (B starts on a group): each group's scales are
+    // widened once, not per row; the weights are the values load() gives.
+    template <int MR, int NV, bool PF>
+    static GPT2C_MEMBER_INLINE void micro_q4(const float* A, int64_t lda, const char* B, int64_t kc, vf16 (*acc)[NV]) {
+        const int64_t nr = NV * 16;
+        for (int64_t g0 = 0; g0 < kc; g0 += kQ4Group) {
+            const char* group = B + g0 / kQ4Group * q4_group_bytes(nr);
+            vf16 scale[NV];
+            for (int v = 0; v < NV; ++v) {
+                vu16x16 s;
+                __builtin_memcpy(&s, group + v * 32, sizeof s);
+                scale[v] = (vf16)(__builtin_convertvector(s, vu32x16) << 16);
+            }
+            const int64_t rows = kc - g0 < kQ4Group ? kc - g0 : kQ4Group;
+            for (int64_t r = 0; r < rows; ++r) {
+                const int64_t k = g0 + r;
+                if (PF) prefetch_ahead(B + k * row_bytes(nr), row_bytes(nr));
+                vf16 b[NV];
+                for (int v = 0; v < NV; ++v) {
+                    vu8x16 q;
+                    __builtin_memcpy(&q, group + 2 * nr + r / 2 * nr + v * 16, sizeof q);
+                    const vu8x16 nibbles = r % 2 ? q >> 4 : q & (unsigned char)15;
+                    b[v] = __builtin_convertvector(__builtin_convertvector(nibbles, vi16) - 8, vf16) * scale[v];
+                }
+                for (int m = 0; m < MR; ++m) {
+                    vf16 a = A[m * lda + k];
+                    for (int v = 0; v < NV; ++v) acc[m][v] += a * b[v];
+                }
+            }
+        }
     }
 
     // y[g] = x[0, K] * panel g for G panels, the decode case (one row): the
