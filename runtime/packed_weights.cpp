@@ -237,10 +237,9 @@ void write_packed_weights(const CompiledLibrary& library, const std::string& che
             write_exactly(f.fd, data, size_t(e.bytes), e.offset, temporary);
         }
         // Checksums of what is now in the file (read back through the page cache).
-        void* mapping = ::mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED, f.fd, 0);
-        if (mapping == MAP_FAILED) fail("{}: cannot map: {}", temporary, std::strerror(errno));
-        std::vector<uint64_t> chunks = chunk_hashes(static_cast<const char*>(mapping), header_bytes, file_bytes, pool);
-        ::munmap(mapping, file_bytes);
+        const std::vector<uint64_t> chunks = chunk_hashes(
+            static_cast<const char*>(FileMapping::map(f.fd, file_bytes, MAP_SHARED, 0, temporary).data()),
+            header_bytes, file_bytes, pool);
 
         const auto [library_bytes, library_hash] = library_identity(library);
         CheckpointIdentity checkpoint = checkpoint_identity(checkpoint_path);
@@ -339,14 +338,9 @@ std::optional<PackedWeights> PackedWeights::open(const std::string& path, const 
 
     PackedWeights packed;
     packed.path_ = path;
-    packed.mapping_bytes_ = size;
     // MAP_POPULATE: one call maps every page in, far cheaper than a fault per few pages.
-    packed.mapping_ = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, f.fd, 0);
-    if (packed.mapping_ == MAP_FAILED) {
-        packed.mapping_ = nullptr;
-        fail("{}: cannot map: {}", path, std::strerror(errno));
-    }
-    const char* base = static_cast<const char*>(packed.mapping_);
+    packed.mapping_ = FileMapping::map(f.fd, size, MAP_SHARED, MAP_POPULATE, path);
+    const char* base = static_cast<const char*>(packed.mapping_.data());
     std::vector<uint64_t> stored(h.n_chunks);
     std::memcpy(stored.data(), header.data() + sizeof h + entries.size() * sizeof(Entry), stored.size() * sizeof(uint64_t));
     const std::vector<uint64_t> actual = chunk_hashes(base, h.header_bytes, size, pool);
@@ -370,23 +364,6 @@ std::optional<PackedWeights> PackedWeights::open(const std::string& path, const 
         (e.kind == kKindRaw ? packed.weights_.raw : packed.weights_.prepared)[e.index] = data;
     }
     return packed;
-}
-
-PackedWeights::PackedWeights(PackedWeights&& other) noexcept { *this = std::move(other); }
-
-PackedWeights& PackedWeights::operator=(PackedWeights&& other) noexcept {
-    if (this != &other) {
-        if (mapping_) ::munmap(mapping_, mapping_bytes_);
-        path_ = std::move(other.path_);
-        mapping_ = std::exchange(other.mapping_, nullptr);
-        mapping_bytes_ = std::exchange(other.mapping_bytes_, 0);
-        weights_ = std::move(other.weights_);
-    }
-    return *this;
-}
-
-PackedWeights::~PackedWeights() {
-    if (mapping_) ::munmap(mapping_, mapping_bytes_);
 }
 
 }  // namespace gpt2c

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "runtime/compiled_library.h"
+#include "runtime/file_mapping.h"
 #include "runtime/thread_pool.h"
 
 #include <cstddef>
@@ -50,11 +51,11 @@ public:
     static std::optional<PackedWeights> open(const std::string& path, const CompiledLibrary& library,
                                              const std::string& checkpoint_path, ThreadPool& pool,
                                              std::string* why_not);
-    PackedWeights(PackedWeights&&) noexcept;
-    PackedWeights& operator=(PackedWeights&&) noexcept;
+    // Moves keep every pointer in weights() valid: the mapping moves, its address does not.
+    PackedWeights(PackedWeights&&) noexcept = default;
+    PackedWeights& operator=(PackedWeights&&) noexcept = default;
     PackedWeights(const PackedWeights&) = delete;
     PackedWeights& operator=(const PackedWeights&) = delete;
-    ~PackedWeights();
 
     const ForwardWeights& weights() const { return weights_; }
     const std::string& path() const { return path_; }
@@ -62,8 +63,7 @@ public:
 private:
     PackedWeights() = default;
     std::string path_;
-    void* mapping_ = nullptr;
-    size_t mapping_bytes_ = 0;
+    FileMapping mapping_;
     ForwardWeights weights_;
 };
 

@@ -436,10 +436,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
 
     SafetensorsFile file;  // owns the mapping from here on, so errors unmap it
     file.path_ = path;
-    void* mapping = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
-    if (mapping == MAP_FAILED) fail("{}: cannot mmap file: {}", path, std::strerror(errno));
-    file.mapping_ = mapping;
-    file.mapping_size_ = file_size;
+    file.mapping_ = FileMapping::map(fd.fd, file_size, MAP_PRIVATE, 0, path);
+    const void* mapping = file.mapping_.data();
 
     const auto* bytes = static_cast<const unsigned char*>(mapping);
     uint64_t header_size = load_le_u64(bytes);
@@ -457,30 +455,6 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     const std::byte* data_section = static_cast<const std::byte*>(mapping) + 8 + header_size;
     file.tensors_ = parse_tensors(path, header, data_section, file_size - 8 - header_size);
     return file;
-}
-
-SafetensorsFile::SafetensorsFile(SafetensorsFile&& other) noexcept
-    : path_(std::move(other.path_)),
-      mapping_(std::exchange(other.mapping_, nullptr)),
-      mapping_size_(std::exchange(other.mapping_size_, 0)),
-      tensors_(std::move(other.tensors_)) {
-    other.tensors_.clear();
-}
-
-SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& other) noexcept {
-    if (this != &other) {
-        if (mapping_) ::munmap(mapping_, mapping_size_);
-        path_ = std::move(other.path_);
-        mapping_ = std::exchange(other.mapping_, nullptr);
-        mapping_size_ = std::exchange(other.mapping_size_, 0);
-        tensors_ = std::move(other.tensors_);
-        other.tensors_.clear();
-    }
-    return *this;
-}
-
-SafetensorsFile::~SafetensorsFile() {
-    if (mapping_) ::munmap(mapping_, mapping_size_);
 }
 
 const TensorView* SafetensorsFile::find(std::string_view name) const {

@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include "runtime/file_mapping.h"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,11 +38,11 @@ public:
     // Maps and validates `path`. Throws gpt2c::Error.
     static SafetensorsFile open(const std::string& path);
 
-    SafetensorsFile(SafetensorsFile&&) noexcept;
-    SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
+    // Moves keep every TensorView valid: the mapping moves, its address does not.
+    SafetensorsFile(SafetensorsFile&&) noexcept = default;
+    SafetensorsFile& operator=(SafetensorsFile&&) noexcept = default;
     SafetensorsFile(const SafetensorsFile&) = delete;
     SafetensorsFile& operator=(const SafetensorsFile&) = delete;
-    ~SafetensorsFile();
 
     const std::string& path() const { return path_; }
     const std::vector<TensorView>& tensors() const { return tensors_; }
@@ -49,8 +51,7 @@ public:
 private:
     SafetensorsFile() = default;
     std::string path_;
-    void* mapping_ = nullptr;
-    size_t mapping_size_ = 0;
+    FileMapping mapping_;
     std::vector<TensorView> tensors_;
 };
 
