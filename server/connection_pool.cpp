@@ -9,7 +9,8 @@ thread_local bool t_overflow = false;
 
 bool is_overflow_connection() { return t_overflow; }
 
-ConnectionPool::ConnectionPool(size_t workers, size_t overflow) : workers_(workers), overflow_max_(overflow) {
+ConnectionPool::ConnectionPool(size_t workers, size_t overflow, std::atomic<int64_t>& serving)
+    : workers_(workers), overflow_max_(overflow), serving_(serving) {
     for (size_t i = 0; i < workers_; ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -45,7 +46,9 @@ void ConnectionPool::work() {
             fn = std::move(jobs_.front());
             jobs_.pop_front();
         }
+        serving_.fetch_add(1);
         fn();
+        serving_.fetch_sub(1);
     }
 }
 

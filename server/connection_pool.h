@@ -9,7 +9,9 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -23,7 +25,8 @@ bool is_overflow_connection();
 
 class ConnectionPool : public httplib::TaskQueue {
 public:
-    ConnectionPool(size_t workers, size_t overflow);
+    // `serving` counts the connections on worker threads (overflow ones are refused, not served).
+    ConnectionPool(size_t workers, size_t overflow, std::atomic<int64_t>& serving);
     ~ConnectionPool() override;
 
     void enqueue(std::function<void()> fn) override;
@@ -40,6 +43,7 @@ private:
     size_t idle_ = 0;
     size_t overflow_max_, overflow_running_ = 0;
     bool shutdown_ = false;
+    std::atomic<int64_t>& serving_;
 };
 
 }  // namespace gpt2c::server

@@ -141,7 +141,7 @@ HttpServer::~HttpServer() { stop(); }
 void HttpServer::routes() {
     httplib::Server& s = *server_;
     const size_t workers = size_t(options_.max_connections);
-    s.new_task_queue = [workers] { return new ConnectionPool(workers, kOverflowThreads); };
+    s.new_task_queue = [this, workers] { return new ConnectionPool(workers, kOverflowThreads, metrics_.connections); };
     // Bodies up to a few times the limit are read and then refused by completions():
     // answering 413 before reading a body the client is still sending makes the kernel
     // reset the connection, and the client may never see the answer. Only bodies far

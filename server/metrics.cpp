@@ -73,6 +73,8 @@ std::string Metrics::render(const gpt2c_engine_stats* stats, int slots, bool rea
     gauge("gpt2c_slots", "Sequence slots.", slots);
     gauge("gpt2c_ready", "1 when the model is loaded and the server takes requests.", ready && !draining ? 1 : 0);
     gauge("gpt2c_draining", "1 while shutting down.", draining ? 1 : 0);
+    gauge("gpt2c_http_connections", "Connections a worker is serving (at most --max-connections).",
+          connections.load());
     step_rows.render(out, "gpt2c_batch_rows", "Rows (tokens) per batched step.");
     step_sequences.render(out, "gpt2c_batch_size", "Sequences per batched step.");
     time_to_first_token.render(out, "gpt2c_time_to_first_token_seconds",

@@ -3,6 +3,7 @@
 
 #include <gpt2c/runtime.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -34,6 +35,7 @@ public:
     Histogram step_sequences;        // sequences per engine step
     Histogram time_to_first_token;   // seconds, submit to first token
     Histogram time_between_tokens;   // seconds, between a request's tokens
+    std::atomic<int64_t> connections{0};  // connections a worker is serving (ConnectionPool counts them)
 
     // Everything, with the engine's counters and gauges (stats may be null while loading).
     std::string render(const gpt2c_engine_stats* stats, int slots, bool ready, bool draining) const;
