@@ -21,7 +21,12 @@ BufferPlan plan_buffers(const ir::Module& m) {
     plan.location.resize(m.nodes.size());
     const int64_t n_positions = m.int_attr("n_positions");
     const int64_t n_embd = m.int_attr("n_embd");
-    plan.kv_cache_floats = m.int_attr("n_layer") * 2 * n_positions * n_embd;
+    for (const ir::Node& node : m.nodes)  // the verifier makes every kv_append agree
+        if (node.kind == ir::OpKind::KvAppend) {
+            plan.kv_dtype = node.type.elem == ir::ElemType::BF16 ? "bf16" : "f32";
+            break;
+        }
+    plan.kv_cache_bytes = m.int_attr("n_layer") * 2 * n_positions * n_embd * (plan.kv_dtype == "bf16" ? 2 : 4);
 
     bool planned = m.attrs.count("arena_bytes") != 0;
     int64_t bump = 0;

@@ -48,8 +48,8 @@ std::string header_text(const ir::Module& m, const BufferPlan& plan) {
             for (char& c : upper) c = char(std::toupper(c));
             return upper;
         }(), m.int_attr(key));
-    s += fmt::format("#define GPT2C_MODEL_ARENA_BYTES {}\n#define GPT2C_MODEL_KV_CACHE_FLOATS {}\n", plan.arena_bytes,
-                     plan.kv_cache_floats);
+    s += fmt::format("#define GPT2C_MODEL_ARENA_BYTES {}\n#define GPT2C_MODEL_KV_CACHE_BYTES {}\n", plan.arena_bytes,
+                     plan.kv_cache_bytes);
     s += "\n#ifdef __cplusplus\nextern \"C\"\n#endif\nconst gpt2c_library* " GPT2C_LIBRARY_QUERY_SYMBOL
          "(uint32_t abi_version);\n\n#endif\n";
     return s;

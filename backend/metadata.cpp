@@ -60,7 +60,8 @@ std::string library_metadata_json(const ir::Module& m, const BufferPlan& plan, c
         {"weights", weights},
         {"prepared", prepared},
         {"arena_bytes", plan.arena_bytes},
-        {"kv_cache_floats", plan.kv_cache_floats},
+        {"kv_dtype", plan.kv_dtype},
+        {"kv_cache_bytes", plan.kv_cache_bytes},
         {"pipeline", pipeline},
     };
     return meta.dump();

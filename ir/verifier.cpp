@@ -58,7 +58,7 @@ struct Checker {
     void kv_cache(int i, int64_t width) const {
         if (m.nodes[node.operands[i]].kind != OpKind::KvAppend)
             error(fmt::format("operand {} (%{}) must be a kv_append (a layer's KV cache)", i, operand_name(i)));
-        rank(i, 2);
+        rank(i, 2, operand(i).elem == ElemType::BF16 ? ElemType::BF16 : ElemType::F32);  // kv_append checks its dtype
         same_dim(i, 0, Dim::s());
         same_dim(i, 1, Dim::c(width));
     }
@@ -78,10 +78,6 @@ bool is_weight_layout(const std::string& layout) { return layout == "kn" || layo
 int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
 TensorType f32(std::vector<Dim> dims) { return TensorType{ElemType::F32, std::move(dims)}; }
-
-bool operand_is_not(const Module& m, const Node& node, int i, OpKind kind) {
-    return m.nodes[node.operands[i]].kind != kind;
-}
 
 // Operand i must be the call's input `name` (tokens, positions, slots, logit_rows).
 void require_input(const Checker& c, int i, const char* name) {
@@ -254,7 +250,11 @@ TensorType infer_type(const Module& m, int index) {
         if (layer < 0 || layer >= m.int_attr("n_layer")) c.error(fmt::format("layer {} out of range", layer));
         std::string part = node.str_attr("part");
         if (part != "k" && part != "v") c.error("attribute 'part' must be \"k\" or \"v\"");
-        return f32({Dim::s(), Dim::c(width)});
+        // The cache's element type: f32, or bf16 (--kv-dtype; the readers widen it back to f32).
+        const std::string dtype = node.str_attr_or("dtype", "f32");
+        if (dtype != "f32" && dtype != "bf16")
+            c.error(fmt::format("attribute 'dtype' must be \"f32\" or \"bf16\", found \"{}\"", dtype));
+        return TensorType{dtype == "bf16" ? ElemType::BF16 : ElemType::F32, {Dim::s(), Dim::c(width)}};
     }
     case OpKind::AttnScores: {
         int64_t width = c.qkv_width(0);
@@ -378,6 +378,15 @@ void verify(const Module& m) {
         if (!(want == m.nodes[i].type))
             fail("IR verifier: %{} ({}): declared type {} but its operands give {}", m.nodes[i].name,
                  op_info(m.nodes[i].kind).name, format_type(m.nodes[i].type), format_type(want));
+    }
+    // One KV cache holds every layer, so all of it has one element type.
+    const Node* first_kv = nullptr;
+    for (const Node& n : m.nodes) {
+        if (n.kind != OpKind::KvAppend) continue;
+        if (!first_kv) first_kv = &n;
+        else if (n.type.elem != first_kv->type.elem)
+            fail("IR verifier: %{} (kv_append) stores {} but %{} stores {}: the KV cache has one element type",
+                 n.name, format_type(n.type), first_kv->name, format_type(first_kv->type));
     }
     if (m.result < 0 || m.result >= int(m.nodes.size())) fail("IR verifier: the module returns no value");
     TensorType logits = f32({Dim::l(), Dim::c(m.int_attr("vocab_size"))});

@@ -22,6 +22,8 @@ struct PassContext {
     // bf16 on a target with bf16_dot also rounds each projection's input to
     // bf16 and multiplies with the CPU's bf16 dot product (fp32 accumulation).
     std::string weights_dtype = "f32";
+    // Element type of the KV cache: "f32" or "bf16" (kv-dtype pass).
+    std::string kv_dtype = "f32";
 };
 
 // Every pass: rewrites `module` in place; leaves it verifiable.

@@ -29,15 +29,16 @@ const PassInfo* find_pass(std::string_view name) {
 std::vector<std::string> pipeline_for_level(int level) {
     switch (level) {
     case 0: return {};
-    case 1: return {"cse", "dce", "plan-memory"};
+    // kv-dtype first: with the default f32 it changes nothing.
+    case 1: return {"kv-dtype", "cse", "dce", "plan-memory"};
     // fold-layer-norm before fuse-epilogue: folding keeps the linear, fusing then extends its epilogue.
     // plan-memory last: any pass that adds, drops or reorders nodes after it invalidates the offsets.
-    case 2: return {"cse", "fold-layer-norm", "fuse-epilogue", "fuse-attention", "dce", "plan-memory"};
+    case 2: return {"kv-dtype", "cse", "fold-layer-norm", "fuse-epilogue", "fuse-attention", "dce", "plan-memory"};
     // -O3 adds the target-specific GEMM plan: tiles chosen, then weights packed
     // into those tiles' panels (after folding, which only rewrites unpacked weights).
     case 3:
-        return {"cse",          "fold-layer-norm", "fuse-epilogue", "fuse-attention", "dce",
-                "choose-tiles", "prepack-weights", "cse",           "plan-memory"};
+        return {"kv-dtype",       "cse", "fold-layer-norm", "fuse-epilogue", "fuse-attention",
+                "dce",            "choose-tiles",    "prepack-weights", "cse",  "plan-memory"};
     }
     fail("unknown optimization level -O{} (expected -O0 to -O3)", level);
 }

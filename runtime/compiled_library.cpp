@@ -315,7 +315,10 @@ CompiledLibrary CompiledLibrary::open(const std::string& path) {
                  prepared_bytes, kMaxPreparedBytes);
     }
     lib.arena_bytes_ = require_int(meta, "arena_bytes", path, "the metadata");
-    lib.kv_cache_floats_ = require_int(meta, "kv_cache_floats", path, "the metadata");
+    lib.kv_cache_bytes_ = require_int(meta, "kv_cache_bytes", path, "the metadata");
+    lib.kv_dtype_ = require_string(meta, "kv_dtype", path, "the metadata");
+    if (lib.kv_dtype_ != "f32" && lib.kv_dtype_ != "bf16")
+        fail("{}: metadata kv_dtype \"{}\": expected \"f32\" or \"bf16\"", path, lib.kv_dtype_);
     const json& target = require(meta, "target", path, "the metadata");
     lib.target_cpu_ = require_string(target, "cpu", path, "metadata key \"target\"");
     const std::string arch = require_string(target, "arch", path, "metadata key \"target\"");
@@ -326,10 +329,11 @@ CompiledLibrary CompiledLibrary::open(const std::string& path) {
     if (meta.contains("pipeline")) lib.pipeline_ = require_string(meta, "pipeline", path, "the metadata");
 
     const ModelConfig& c = lib.config_;
-    const int64_t want_kv = c.n_layer * 2 * c.n_positions * c.n_embd;  // validated config: no overflow
-    if (lib.kv_cache_floats_ != want_kv)
-        fail("{}: metadata kv_cache_floats {} does not match its config ({} expected)", path, lib.kv_cache_floats_,
-             want_kv);
+    const int64_t kv_elem_bytes = lib.kv_dtype_ == "bf16" ? 2 : 4;
+    const int64_t want_kv = c.n_layer * 2 * c.n_positions * c.n_embd * kv_elem_bytes;  // validated config: no overflow
+    if (lib.kv_cache_bytes_ != want_kv)
+        fail("{}: metadata kv_cache_bytes {} does not match its config and kv_dtype {} ({} expected)", path,
+             lib.kv_cache_bytes_, lib.kv_dtype_, want_kv);
     if (lib.arena_bytes_ < 0 || lib.arena_bytes_ > kMaxArenaBytes)
         fail("{}: metadata arena_bytes {} is out of range; expected 0..{}", path, lib.arena_bytes_, kMaxArenaBytes);
 
@@ -360,7 +364,8 @@ CompiledLibrary& CompiledLibrary::operator=(CompiledLibrary&& other) noexcept {
         weights_ = std::move(other.weights_);
         prepared_ = std::move(other.prepared_);
         arena_bytes_ = other.arena_bytes_;
-        kv_cache_floats_ = other.kv_cache_floats_;
+        kv_cache_bytes_ = other.kv_cache_bytes_;
+        kv_dtype_ = std::move(other.kv_dtype_);
         target_cpu_ = std::move(other.target_cpu_);
         isa_features_ = std::move(other.isa_features_);
         pipeline_ = std::move(other.pipeline_);

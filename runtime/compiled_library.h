@@ -41,7 +41,9 @@ public:
     const std::vector<TensorSpec>& weights() const { return weights_; }
     const std::vector<TensorSpec>& prepared() const { return prepared_; }
     int64_t arena_bytes() const { return arena_bytes_; }
-    int64_t kv_cache_floats() const { return kv_cache_floats_; }
+    // One slot of n_positions: [n_layer][k|v][n_positions][n_embd] of kv_dtype() ("f32" or "bf16").
+    int64_t kv_cache_bytes() const { return kv_cache_bytes_; }
+    const std::string& kv_dtype() const { return kv_dtype_; }
     const std::string& target_cpu() const { return target_cpu_; }
     // The instruction-set features its code may use (support/cpu_isa.h).
     const std::vector<std::string>& isa_features() const { return isa_features_; }
@@ -57,7 +59,8 @@ private:
     std::vector<TensorSpec> weights_;
     std::vector<TensorSpec> prepared_;
     int64_t arena_bytes_ = 0;
-    int64_t kv_cache_floats_ = 0;
+    int64_t kv_cache_bytes_ = 0;
+    std::string kv_dtype_;
     std::string target_cpu_;
     std::vector<std::string> isa_features_;
     std::string pipeline_;

@@ -14,13 +14,13 @@ Context::Context(std::shared_ptr<Model> model, int n_slots, int64_t context) : m
     if (context_ < 1 || context_ > c.n_positions)
         fail("context: {} positions per sequence; the model has n_positions = {} (expected 1..{})", context_,
              c.n_positions, c.n_positions);
-    floats_per_position_ = model_->library().kv_cache_floats() / c.n_positions;
+    bytes_per_position_ = model_->library().kv_cache_bytes() / c.n_positions;
     lengths_.assign(size_t(n_slots), 0);
     // The arena is mapped in now: every step reuses it, and a fresh context's first step should not
     // pay a page fault per page of activations. The KV cache (slots x the context reserved, not
     // slots x n_positions) stays lazy: its pages count only once sequences reach them, so many long
     // slots cost memory for what they hold, and a prompt's rows fault in only its own positions.
-    kv_cache_ = AlignedBuffer<float>(size_t(n_slots) * size_t(context_) * size_t(floats_per_position_));
+    kv_cache_ = AlignedBuffer<std::byte>(size_t(n_slots) * size_t(context_) * size_t(bytes_per_position_));
     arena_ = AlignedBuffer<std::byte>(size_t(model_->library().arena_bytes()), true);
 }
 
@@ -33,9 +33,9 @@ void Context::check_slot(int slot, const char* what) const {
     if (slot < 0 || slot >= n_slots()) fail("{}: slot {} out of range; the context has slots 0..{}", what, slot, n_slots() - 1);
 }
 
-float* Context::slot_part(int slot, int64_t layer, int part) {
-    const int64_t C = floats_per_position_ / (2 * model_->config().n_layer);
-    return kv_cache_.data() + ((int64_t(slot) * model_->config().n_layer + layer) * 2 + part) * context_ * C;
+std::byte* Context::slot_part(int slot, int64_t layer, int part) {
+    const int64_t row_bytes = bytes_per_position_ / (2 * model_->config().n_layer);
+    return kv_cache_.data() + ((int64_t(slot) * model_->config().n_layer + layer) * 2 + part) * context_ * row_bytes;
 }
 
 void Context::truncate(int slot, int64_t length) {
@@ -51,10 +51,10 @@ void Context::copy_prefix(int from, int to, int64_t length) {
     if (length < 0 || length > lengths_[size_t(from)])
         fail("copy_prefix: slot {} holds {} positions; cannot copy {}", from, lengths_[size_t(from)], length);
     if (from != to) {
-        const int64_t C = floats_per_position_ / (2 * model_->config().n_layer);
+        const int64_t row_bytes = bytes_per_position_ / (2 * model_->config().n_layer);
         for (int64_t layer = 0; layer < model_->config().n_layer; ++layer)
             for (int part = 0; part < 2; ++part)
-                std::memcpy(slot_part(to, layer, part), slot_part(from, layer, part), size_t(length * C) * sizeof(float));
+                std::memcpy(slot_part(to, layer, part), slot_part(from, layer, part), size_t(length * row_bytes));
     }
     lengths_[size_t(to)] = length;
 }

@@ -63,13 +63,13 @@ public:
 
 private:
     void check_slot(int slot, const char* what) const;
-    float* slot_part(int slot, int64_t layer, int part);
+    std::byte* slot_part(int slot, int64_t layer, int part);
 
     std::shared_ptr<Model> model_;
     int64_t context_ = 0;
-    int64_t floats_per_position_ = 0;  // one slot: n_layer * 2 * n_embd per position
+    int64_t bytes_per_position_ = 0;  // one slot: n_layer * 2 * n_embd elements of the library's kv_dtype
     std::vector<int64_t> lengths_;
-    AlignedBuffer<float> kv_cache_;
+    AlignedBuffer<std::byte> kv_cache_;
     AlignedBuffer<std::byte> arena_;
     std::vector<int32_t> tokens_, positions_, slots_, logit_rows_;  // the step's inputs, reused
     std::vector<float> scratch_logits_;                               // for a step that wants none

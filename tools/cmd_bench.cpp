@@ -220,6 +220,7 @@ int cmd_bench(int argc, char** argv) {
         {"weights_source", model->weights_source()},
         {"peak_rss_mb", peak_rss_mb()},
         {"pipeline", model->library().pipeline()},
+        {"kv_dtype", model->library().kv_dtype()},
     };
     if (!decode_ms.empty()) {
         auto [dmin, dmax] = std::minmax_element(decode_ms.begin(), decode_ms.end());
@@ -241,8 +242,8 @@ int cmd_bench(int argc, char** argv) {
         std::cout << result.dump() << "\n";
         return 0;
     }
-    std::cout << fmt::format("library      {} ({} threads, pipeline: {})\n", lib, model->pool().size(),
-                             model->library().pipeline());
+    std::cout << fmt::format("library      {} ({} threads, {} KV cache, pipeline: {})\n", lib, model->pool().size(),
+                             model->library().kv_dtype(), model->library().pipeline());
     std::cout << fmt::format("prefill      {:.1f} tok/s median of {} ({:.1f} .. {:.1f}), {} tokens, all-position logits\n",
                              median(prefill_rates), repeats, *pmin, *pmax, prompt_tokens);
     if (!decode_ms.empty())

@@ -20,6 +20,9 @@ std::vector<OptionSpec> pipeline_option_specs() {
          "storage of packed projection weights: f32 (default), bf16 (on AVX512_BF16 targets multiplied with bf16 dot "
          "products, inputs rounded to bf16 too), int8 (per-channel scales, float32 arithmetic), or q4 (4-bit, a bf16 "
          "scale per 32 rows and column: docs/Q4_WEIGHTS.md)"},
+        {"--kv-dtype", true,
+         "storage of the KV cache: f32 (default) or bf16 (half the memory and the bytes long-context decode reads; "
+         "attention still computes in float32)"},
     };
 }
 
@@ -49,6 +52,20 @@ PipelineChoice pipeline_from_args(const Args& args, int default_level) {
     if (choice.context.weights_dtype != "f32" && choice.context.weights_dtype != "bf16" &&
         choice.context.weights_dtype != "int8" && choice.context.weights_dtype != "q4")
         fail("--weights-dtype={}: expected f32, bf16, int8 or q4", choice.context.weights_dtype);
+    choice.context.kv_dtype = args.get("--kv-dtype").value_or("f32");
+    if (choice.context.kv_dtype != "f32" && choice.context.kv_dtype != "bf16")
+        fail("--kv-dtype={}: expected f32 or bf16", choice.context.kv_dtype);
+    // A dtype asked for must not be dropped silently by a pipeline without the pass that applies it.
+    auto require_pass = [&](const char* flag, const std::string& value, const char* def, const char* pass) {
+        if (value == def) return;
+        for (const auto& p : choice.passes)
+            if (p == pass) return;
+        fail("{}={} needs the {} pass, which this pipeline does not run (use -O1 or above for --kv-dtype, -O3 for "
+             "--weights-dtype, or add it to --passes)",
+             flag, value, pass);
+    };
+    require_pass("--weights-dtype", choice.context.weights_dtype, "f32", "prepack-weights");
+    require_pass("--kv-dtype", choice.context.kv_dtype, "f32", "kv-dtype");
     return choice;
 }
 

@@ -7,40 +7,55 @@
 // position of its slot, and row t then attends to its slot's positions
 // 0..positions[t]. Nothing reads a position beyond that, so a slot's unused rows
 // may hold anything.
+//
+// The cache's element type E is float or bf16 (uint16_t; --kv-dtype=bf16, the
+// kv_bf16 argument): kv_append rounds to it, and every reader widens it back
+// to float32 as it loads, so only the storage (and the bandwidth) shrinks.
 #include "activation_math.h"
 #include "vectors.h"
 
 #include <math.h>
 
+GPT2C_INLINE float kv_get(const float* p) { return *p; }
+GPT2C_INLINE float kv_get(const uint16_t* p) { return from_bf16(*p); }
+GPT2C_INLINE vf16 kv_load16(const float* p) { return load16(p); }
+GPT2C_INLINE vf16 kv_load16(const uint16_t* p) { return load16_bf16(p); }
+GPT2C_INLINE void kv_put(float* p, float v) { *p = v; }
+GPT2C_INLINE void kv_put(uint16_t* p, float v) { *p = to_bf16(v); }
+
+// fn<E>(args...) for the cache's element type (kv_bf16 is a constant at every call site).
+#define GPT2C_FOR_KV_ELEM(kv_bf16, fn, ...) ((kv_bf16) ? fn<uint16_t>(__VA_ARGS__) : fn<float>(__VA_ARGS__))
+
+
 // p: qkv [T,3C], positions [T], slots [T], cache (all slots). One task per row.
-GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t part,
-                                             int64_t layer, int64_t n_layer) {
-    return T;
-}
-GPT2C_KERNEL void gpt2c_k_kv_append(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                    int64_t part, int64_t layer, int64_t n_layer) {
+template <typename E>
+GPT2C_INLINE void kv_append_rows(const KernelArgs* a, int64_t begin, int64_t end, int64_t S, int64_t C, int64_t part,
+                                 int64_t layer, int64_t n_layer) {
     const float* qkv = (const float*)a->p[0];
     const int32_t* positions = (const int32_t*)a->p[1];
     const int32_t* slots = (const int32_t*)a->p[2];
-    float* cache = (float*)a->p[3];
     for (int64_t t = begin; t < end; ++t) {
         const float* src = qkv + t * 3 * C + (1 + part) * C;
-        float* dst = kv_part(cache, slots[t], layer, part, n_layer, S, C) + (int64_t)positions[t] * C;
-        for (int64_t c = 0; c < C; ++c) dst[c] = src[c];
+        E* dst = kv_part<E>(a->p[3], slots[t], layer, part, n_layer, S, C) + (int64_t)positions[t] * C;
+        for (int64_t c = 0; c < C; ++c) kv_put(dst + c, src[c]);
     }
+}
+GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t part,
+                                             int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    return T;
+}
+GPT2C_KERNEL void gpt2c_k_kv_append(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                    int64_t part, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    GPT2C_FOR_KV_ELEM(kv_bf16, kv_append_rows, a, begin, end, S, C, part, layer, n_layer);
 }
 
 // p: qkv [T,3C], cache, positions [T], slots [T], out [H,T,S]: the scores of row t
 // against its slot's keys 0..positions[t]; the rest of the row is 0 (masked later).
 // One task per (head, row).
-GPT2C_KERNEL int64_t gpt2c_k_attn_scores_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                               int64_t layer, int64_t n_layer) {
-    return H * T;
-}
-GPT2C_KERNEL void gpt2c_k_attn_scores(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                      int64_t H, int64_t layer, int64_t n_layer) {
+template <typename E>
+GPT2C_INLINE void attn_scores_rows(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                   int64_t H, int64_t layer, int64_t n_layer) {
     const float* qkv = (const float*)a->p[0];
-    float* cache = (float*)a->p[1];
     const int32_t* positions = (const int32_t*)a->p[2];
     const int32_t* slots = (const int32_t*)a->p[3];
     float* out = (float*)a->p[4];
@@ -48,16 +63,24 @@ GPT2C_KERNEL void gpt2c_k_attn_scores(const KernelArgs* a, int64_t begin, int64_
     for (int64_t task = begin; task < end; ++task) {
         int64_t h = task / T, t = task % T;
         const float* q = qkv + t * 3 * C + h * D;
-        const float* keys = kv_part(cache, slots[t], layer, 0, n_layer, S, C);
+        const E* keys = kv_part<E>(a->p[1], slots[t], layer, 0, n_layer, S, C);
         for (int64_t s = 0; s < S; ++s) {
             float acc = 0.0f;
             if (s <= positions[t]) {
-                const float* k = keys + s * C + h * D;
-                for (int64_t d = 0; d < D; ++d) acc += q[d] * k[d];
+                const E* k = keys + s * C + h * D;
+                for (int64_t d = 0; d < D; ++d) acc += q[d] * kv_get(k + d);
             }
             out[(h * T + t) * S + s] = acc;
         }
     }
+}
+GPT2C_KERNEL int64_t gpt2c_k_attn_scores_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
+                                               int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    return H * T;
+}
+GPT2C_KERNEL void gpt2c_k_attn_scores(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                      int64_t H, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    GPT2C_FOR_KV_ELEM(kv_bf16, attn_scores_rows, a, begin, end, T, S, C, H, layer, n_layer);
 }
 
 // p: x [H,T,S], positions [T], out [H,T,S]: -inf above the causal diagonal (s > positions[t]).
@@ -95,29 +118,33 @@ GPT2C_KERNEL void gpt2c_k_softmax(const KernelArgs* a, int64_t begin, int64_t en
 
 // p: probs [H,T,S], cache, positions [T], slots [T], out [T,C]: row t's probabilities
 // times its slot's values 0..positions[t]. One task per (row, head).
-GPT2C_KERNEL int64_t gpt2c_k_attn_values_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                               int64_t layer, int64_t n_layer) {
-    return T * H;
-}
-GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                      int64_t H, int64_t layer, int64_t n_layer) {
+template <typename E>
+GPT2C_INLINE void attn_values_rows(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                   int64_t H, int64_t layer, int64_t n_layer) {
     const float* probs = (const float*)a->p[0];
-    float* cache = (float*)a->p[1];
     const int32_t* positions = (const int32_t*)a->p[2];
     const int32_t* slots = (const int32_t*)a->p[3];
     float* out = (float*)a->p[4];
     const int64_t D = C / H;
     for (int64_t task = begin; task < end; ++task) {
         int64_t t = task / H, h = task % H;
-        const float* values = kv_part(cache, slots[t], layer, 1, n_layer, S, C);
+        const E* values = kv_part<E>(a->p[1], slots[t], layer, 1, n_layer, S, C);
         float* o = out + t * C + h * D;
         for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
         const float* p = probs + (h * T + t) * S;
         for (int64_t s = 0; s <= positions[t]; ++s) {
-            const float* v = values + s * C + h * D;
-            for (int64_t d = 0; d < D; ++d) o[d] += p[s] * v[d];
+            const E* v = values + s * C + h * D;
+            for (int64_t d = 0; d < D; ++d) o[d] += p[s] * kv_get(v + d);
         }
     }
+}
+GPT2C_KERNEL int64_t gpt2c_k_attn_values_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
+                                               int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    return T * H;
+}
+GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                      int64_t H, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    GPT2C_FOR_KV_ELEM(kv_bf16, attn_values_rows, a, begin, end, T, S, C, H, layer, n_layer);
 }
 
 // Fused attention: p: qkv [T,3C], cache (keys), cache (values), positions [T], slots [T], out [T,C].
@@ -181,20 +208,20 @@ GPT2C_INLINE void scores_from_transposed(vf16 (*s)[kKeyVectors], const float* co
 }
 
 // The same scores straight from the cache rows: the n keys at `tile` (row stride C), 16x16 at a time.
-template <int R>
-GPT2C_INLINE void scores_from_rows(vf16 (*s)[kKeyVectors], const float* const* q, const float* tile, int64_t C,
+template <int R, typename E>
+GPT2C_INLINE void scores_from_rows(vf16 (*s)[kKeyVectors], const float* const* q, const E* tile, int64_t C,
                                    int64_t D, int64_t n) {
     for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v)
         for (int64_t d0 = 0; d0 < D; d0 += 16) {
             const int64_t width = D - d0 < 16 ? D - d0 : 16;
             vf16 k[16];
             for (int64_t j = 0; j < 16; ++j) {
-                const float* row = tile + (v * 16 + j) * C + d0;
+                const E* row = tile + (v * 16 + j) * C + d0;
                 if (v * 16 + j >= n) k[j] = (vf16)0.0f;
-                else if (width == 16) k[j] = load16(row);
+                else if (width == 16) k[j] = kv_load16(row);
                 else {
                     k[j] = (vf16)0.0f;
-                    for (int64_t c = 0; c < width; ++c) k[j][c] = row[c];
+                    for (int64_t c = 0; c < width; ++c) k[j][c] = kv_get(row + c);
                 }
             }
             transpose16x16(k);  // k[dd]: dimension d0 + dd of the 16 keys
@@ -205,8 +232,8 @@ GPT2C_INLINE void scores_from_rows(vf16 (*s)[kKeyVectors], const float* const* q
 
 // Given the scores of rows r0..r0+rows-1 (rows <= R) against the tile of n
 // keys at s0: the online softmax update and out rows = out rows * correction + P.V.
-template <int R>
-GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const float* values, float* out, int64_t C, int64_t D,
+template <int R, typename E>
+GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, float* out, int64_t C, int64_t D,
                                      int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0, int64_t n,
                                      float scale, float* running_max, float* running_sum) {
     vf16 lane;
@@ -242,10 +269,10 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const float* values
                 for (int64_t c = 0; c < width; ++c) o[i][c] = out[(r0 + i) * C + h * D + d0 + c] * correction[i];
         }
         for (int64_t j = 0; j < n; ++j) {
-            const float* vrow = values + (s0 + j) * C + h * D + d0;
+            const E* vrow = values + (s0 + j) * C + h * D + d0;
             vf16 vv = (vf16)0.0f;
-            if (width == 16) vv = load16(vrow);
-            else for (int64_t c = 0; c < width; ++c) vv[c] = vrow[c];
+            if (width == 16) vv = kv_load16(vrow);
+            else for (int64_t c = 0; c < width; ++c) vv[c] = kv_get(vrow + c);
             for (int64_t i = 0; i < R; ++i) o[i] += p[i][j] * vv;
         }
         for (int64_t i = 0; i < rows; ++i)
@@ -254,8 +281,8 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const float* values
 }
 
 // Rows r0..r0+rows-1 (rows <= R) against one tile; kt is the transposed tile, or null to read the cache rows.
-template <int R>
-GPT2C_INLINE void attend_tile(const float* qkv, const float* keys, const float* values, float* out, const float* kt,
+template <int R, typename E>
+GPT2C_INLINE void attend_tile(const float* qkv, const E* keys, const E* values, float* out, const float* kt,
                               int64_t C, int64_t D, int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0,
                               int64_t n, float scale, float* running_max, float* running_sum) {
     const float* q[R];
@@ -264,12 +291,13 @@ GPT2C_INLINE void attend_tile(const float* qkv, const float* keys, const float* 
     for (int64_t i = 0; i < R; ++i)
         for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] = (vf16)0.0f;
     if (kt) scores_from_transposed<R>(s, q, kt, D);
-    else scores_from_rows<R>(s, q, keys + s0 * C + h * D, C, D, n);
-    softmax_and_values<R>(s, values, out, C, D, h, past, r0, rows, s0, n, scale, running_max, running_sum);
+    else scores_from_rows<R, E>(s, q, keys + s0 * C + h * D, C, D, n);
+    softmax_and_values<R, E>(s, values, out, C, D, h, past, r0, rows, s0, n, scale, running_max, running_sum);
 }
 
 // Rows t0..t1-1 of head h, a row at a time, for head widths the tiled path cannot hold.
-GPT2C_INLINE void attention_rows_generic(const float* qkv, const float* keys, const float* values, float* out,
+template <typename E>
+GPT2C_INLINE void attention_rows_generic(const float* qkv, const E* keys, const E* values, float* out,
                                          int64_t C, int64_t D, int64_t h, int64_t past, int64_t t0, int64_t t1,
                                          float scale) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -278,15 +306,15 @@ GPT2C_INLINE void attention_rows_generic(const float* qkv, const float* keys, co
         for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
         float running_max = -INFINITY, running_sum = 0.0f;
         for (int64_t s = 0; s <= past + t; ++s) {
-            const float* k = keys + s * C + h * D;
+            const E* k = keys + s * C + h * D;
             float score = 0.0f;
-            for (int64_t d = 0; d < D; ++d) score += q[d] * k[d];
+            for (int64_t d = 0; d < D; ++d) score += q[d] * kv_get(k + d);
             score *= scale;
             const float new_max = score > running_max ? score : running_max;
             const float correction = fast_exp(running_max - new_max), weight = fast_exp(score - new_max);
             running_sum = running_sum * correction + weight;
-            const float* v = values + s * C + h * D;
-            for (int64_t d = 0; d < D; ++d) o[d] = o[d] * correction + weight * v[d];
+            const E* v = values + s * C + h * D;
+            for (int64_t d = 0; d < D; ++d) o[d] = o[d] * correction + weight * kv_get(v + d);
             running_max = new_max;
         }
         const float inv = 1.0f / running_sum;
@@ -296,7 +324,8 @@ GPT2C_INLINE void attention_rows_generic(const float* qkv, const float* keys, co
 
 // Rows t0..t1-1 of head h, consecutive positions past + t0 .. past + t1 - 1 of one sequence whose
 // keys and values start at `keys` and `values`.
-GPT2C_INLINE void attend_run(const float* qkv, const float* keys, const float* values, float* out, float* kt,
+template <typename E>
+GPT2C_INLINE void attend_run(const float* qkv, const E* keys, const E* values, float* out, float* kt,
                              int64_t C, int64_t D, int64_t h, int64_t past, int64_t t0, int64_t t1, float scale,
                              float* running_max, float* running_sum) {
     if (D > kMaxTiledD) {
@@ -314,20 +343,20 @@ GPT2C_INLINE void attend_run(const float* qkv, const float* keys, const float* v
         if (t1 - t0 < kRowBlock) {  // decode: too few rows to pay for a transposed copy
             for (int64_t r = t0; r < t1; ++r)
                 if (s0 <= past + r)
-                    attend_tile<1>(qkv, keys, values, out, nullptr, C, D, h, past, r, 1, s0, n, scale,
+                    attend_tile<1, E>(qkv, keys, values, out, nullptr, C, D, h, past, r, 1, s0, n, scale,
                                    running_max + (r - t0), running_sum + (r - t0));
             continue;
         }
         for (int64_t j = 0; j < n; ++j) {
-            const float* k = keys + (s0 + j) * C + h * D;
-            for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = k[d];
+            const E* k = keys + (s0 + j) * C + h * D;
+            for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = kv_get(k + d);
         }
         for (int64_t j = n; j < kKeyTile; ++j)
             for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = 0.0f;
         for (int64_t r0 = t0; r0 < t1; r0 += kRowBlock) {
             const int64_t rows = t1 - r0 < kRowBlock ? t1 - r0 : kRowBlock;
             if (s0 > past + r0 + rows - 1) continue;  // no row of this block sees the tile yet
-            attend_tile<kRowBlock>(qkv, keys, values, out, kt, C, D, h, past, r0, rows, s0, n, scale,
+            attend_tile<kRowBlock, E>(qkv, keys, values, out, kt, C, D, h, past, r0, rows, s0, n, scale,
                                    running_max + (r0 - t0), running_sum + (r0 - t0));
         }
     }
@@ -337,14 +366,10 @@ GPT2C_INLINE void attend_run(const float* qkv, const float* keys, const float* v
     }
 }
 
-GPT2C_KERNEL int64_t gpt2c_k_attention_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                             float scale, int64_t layer, int64_t n_layer) {
-    return H * ((T + kRowGroup - 1) / kRowGroup);
-}
-GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                    int64_t H, float scale, int64_t layer, int64_t n_layer) {
+template <typename E>
+GPT2C_INLINE void attention_groups(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                   int64_t H, float scale, int64_t layer, int64_t n_layer) {
     const float* qkv = (const float*)a->p[0];
-    float* cache = (float*)a->p[1];
     const int32_t* positions = (const int32_t*)a->p[3];
     const int32_t* slots = (const int32_t*)a->p[4];
     float* out = (float*)a->p[5];
@@ -356,10 +381,18 @@ GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t 
         const int64_t g1 = g0 + kRowGroup < T ? g0 + kRowGroup : T;
         for (int64_t t0 = g0, t1; t0 < g1; t0 = t1) {
             for (t1 = t0 + 1; t1 < g1 && slots[t1] == slots[t0] && positions[t1] == positions[t1 - 1] + 1; ++t1) {}
-            const float* keys = kv_part(cache, slots[t0], layer, 0, n_layer, S, C);
-            const float* values = kv_part(cache, slots[t0], layer, 1, n_layer, S, C);
+            const E* keys = kv_part<E>(a->p[1], slots[t0], layer, 0, n_layer, S, C);
+            const E* values = kv_part<E>(a->p[1], slots[t0], layer, 1, n_layer, S, C);
             attend_run(qkv, keys, values, out, kt, C, D, h, (int64_t)positions[t0] - t0, t0, t1, scale, running_max,
                        running_sum);
         }
     }
+}
+GPT2C_KERNEL int64_t gpt2c_k_attention_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
+                                             float scale, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    return H * ((T + kRowGroup - 1) / kRowGroup);
+}
+GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
+                                    int64_t H, float scale, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    GPT2C_FOR_KV_ELEM(kv_bf16, attention_groups, a, begin, end, T, S, C, H, scale, layer, n_layer);
 }

@@ -43,9 +43,10 @@ enum KernelLayout : int64_t {
 #define GPT2C_INLINE static inline __attribute__((always_inline))
 #define GPT2C_MEMBER_INLINE __attribute__((always_inline))  // for static member functions
 
-// The KV cache holds the slots one after another, each [n_layer][k|v][S][C]:
+// The KV cache holds the slots one after another, each [n_layer][k|v][S][C] of
+// element E (float, or uint16_t holding bfloat16 with --kv-dtype=bf16):
 // where the keys (part 0) or values (part 1) of `layer` for `slot` start.
-GPT2C_INLINE float* kv_part(float* kv, int64_t slot, int64_t layer, int64_t part, int64_t n_layer, int64_t S,
-                            int64_t C) {
-    return kv + ((slot * n_layer + layer) * 2 + part) * S * C;
+template <typename E>
+GPT2C_INLINE E* kv_part(void* kv, int64_t slot, int64_t layer, int64_t part, int64_t n_layer, int64_t S, int64_t C) {
+    return (E*)kv + ((slot * n_layer + layer) * 2 + part) * S * C;
 }

@@ -36,10 +36,3 @@ GPT2C_INLINE float epilogue(float acc, const float* bias, const float* residual,
     return acc;
 }
 
-// float32 -> bfloat16, round to nearest even (NaN stays NaN).
-GPT2C_INLINE uint16_t to_bf16(float f) {
-    uint32_t bits;
-    __builtin_memcpy(&bits, &f, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);  // keep NaN a NaN
-    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}

@@ -22,6 +22,26 @@ GPT2C_INLINE vf16 load16(const float* p) {
 }
 GPT2C_INLINE void store16(float* p, vf16 v) { __builtin_memcpy(p, &v, sizeof v); }
 
+// float32 -> bfloat16, round to nearest even (NaN stays NaN).
+GPT2C_INLINE uint16_t to_bf16(float f) {
+    uint32_t bits;
+    __builtin_memcpy(&bits, &f, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);  // keep NaN a NaN
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+// bfloat16 -> float32: exact (the bf16 bits are the float's top half).
+GPT2C_INLINE float from_bf16(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+}
+GPT2C_INLINE vf16 load16_bf16(const uint16_t* p) {
+    vu16x16 h;
+    __builtin_memcpy(&h, p, sizeof h);
+    return (vf16)(__builtin_convertvector(h, vu32x16) << 16);
+}
+
 GPT2C_INLINE float hsum16(vf16 v) {
     vf16 a = v + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
     a = a + __builtin_shufflevector(a, a, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);

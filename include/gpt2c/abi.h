@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define GPT2C_ABI_VERSION 3u
+#define GPT2C_ABI_VERSION 4u
 
 /* Runs fn(arg, begin, end) over disjoint ranges covering [0, n), possibly on
  * several threads, and returns when all are done. The library makes every
@@ -51,7 +51,7 @@ typedef struct gpt2c_prepare_args {
  * logit_rows[0..n_logits-1] to logits ([n_logits, vocab_size], row-major).
  *
  * kv_cache holds the slots one after another, each [n_layer][k|v][kv_positions][n_embd]
- * floats. Requires 1 <= n_rows <= n_positions, 1 <= n_logits <= n_rows, logit
+ * elements of metadata.kv_dtype (float32, or bfloat16 stored as uint16_t). Requires 1 <= n_rows <= n_positions, 1 <= n_logits <= n_rows, logit
  * rows in 0..n_rows-1, kv_positions <= n_positions, every position < kv_positions,
  * every token id < vocab_size, no (slot, position) twice, and every position
  * below positions[i] of slot slots[i] already stored (by an earlier call or an
@@ -60,7 +60,7 @@ typedef struct gpt2c_prepare_args {
 typedef struct gpt2c_forward_args {
     const float* const* raw_weights;
     const float* const* prepared;
-    float* kv_cache;      /* n_slots * kv_positions * (metadata.kv_cache_floats / n_positions) floats */
+    void* kv_cache;       /* n_slots * kv_positions * (metadata.kv_cache_bytes / n_positions) bytes, 64-byte aligned */
     void* arena;          /* metadata.arena_bytes bytes, 64-byte aligned */
     const int32_t* tokens;      /* [n_rows] */
     const int32_t* positions;   /* [n_rows] */
@@ -82,7 +82,8 @@ typedef struct gpt2c_library {
      *        "weights": [{"name", "shape", "used_by_forward"}],
      *        "prepared": [{"name", "shape", "bytes", "used_by_forward",
      *                      "inputs": {"weights": [i...], "prepared": [j < p...]}}],
-     *        "arena_bytes", "kv_cache_floats" (one slot of n_positions), "pipeline"} */
+     *        "arena_bytes", "kv_dtype" ("f32" or "bf16"),
+     *        "kv_cache_bytes" (one slot of n_positions), "pipeline"} */
     const char* metadata_json;
     void (*prepare)(const gpt2c_prepare_args* args);
     void (*forward)(const gpt2c_forward_args* args);

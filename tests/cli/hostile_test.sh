@@ -442,7 +442,7 @@ meta_error array 'malformed metadata: expected a JSON object, found \[1,2,3\]' "
 meta_error empty 'malformed metadata' "text = ''"
 meta_error deep 'malformed metadata: JSON nested deeper than 256 levels' "text = '{\"config\": ' + '[' * 100000 + ']' * 100000 + '}'"
 meta_error deep-pipeline 'malformed metadata: JSON nested deeper than 256 levels' "m['pipeline'] = 0; text = json.dumps(m).replace('\"pipeline\": 0', '\"pipeline\": ' + '[' * 100000 + ']' * 100000)"
-for key in config weights prepared arena_bytes kv_cache_floats target; do
+for key in config weights prepared arena_bytes kv_cache_bytes kv_dtype target; do
     meta_error "no-$key" "malformed metadata: the metadata has no key \"$key\"" "del m['$key']"
 done
 meta_error no-isa-features 'malformed metadata: metadata key "target" has no key "isa_features"' "del m['target']['isa_features']"
@@ -458,8 +458,12 @@ meta_error arena-negative 'metadata arena_bytes -1 is out of range' "m['arena_by
 meta_error arena-string 'metadata key "arena_bytes": expected a 64-bit integer, found "24576"' "m['arena_bytes'] = '24576'"
 meta_error arena-2e64 'metadata key "arena_bytes": expected a 64-bit integer, found 18446744073709551615' "m['arena_bytes'] = 2**64 - 1"
 meta_error arena-float 'metadata key "arena_bytes": expected a 64-bit integer, found 24576.5' "m['arena_bytes'] = 24576.5"
-meta_error kv-plus-one 'metadata kv_cache_floats 4097 does not match its config \(4096 expected\)' "m['kv_cache_floats'] += 1"
-meta_error kv-negative 'metadata kv_cache_floats -1 does not match' "m['kv_cache_floats'] = -1"
+meta_error kv-plus-one 'metadata kv_cache_bytes 16385 does not match its config and kv_dtype f32 \(16384 expected\)' \
+    "m['kv_cache_bytes'] += 1"
+meta_error kv-negative 'metadata kv_cache_bytes -1 does not match' "m['kv_cache_bytes'] = -1"
+meta_error kv-dtype-bf16 'metadata kv_cache_bytes 16384 does not match its config and kv_dtype bf16 \(8192 expected\)' \
+    "m['kv_dtype'] = 'bf16'"
+meta_error kv-dtype-other 'metadata kv_dtype "f16": expected "f32" or "bf16"' "m['kv_dtype'] = 'f16'"
 meta_error config-invalid '\(embedded config\): key "n_head": expected a positive integer, found 0' "m['config']['n_head'] = 0"
 meta_error config-indivisible '\(embedded config\): key "n_embd" \(30\) is not divisible' "m['config']['n_embd'] = 30"
 meta_error config-string '\(embedded config\): expected a JSON object' "m['config'] = 'gpt2'"

@@ -127,15 +127,18 @@ TEST_CASE("batched steps: each sequence's logits are exactly what it gets alone"
     }
 }
 
-TEST_CASE("batched steps: bf16 and int8 libraries keep each sequence exact too", "[e2e][batch]") {
-    std::vector<std::pair<std::string, std::string>> variants = {{"bf16", "-avx512bf16"}, {"int8", ""}};
-    if (host_has_bf16_dot()) variants.push_back({"bf16", ""});
+TEST_CASE("batched steps: bf16 and int8 libraries and a bf16 KV cache keep each sequence exact too", "[e2e][batch]") {
+    struct Variant {
+        std::string dtype, features, kv_dtype;
+    };
+    std::vector<Variant> variants = {{"bf16", "-avx512bf16", "f32"}, {"int8", "", "f32"}, {"f32", "", "bf16"}};
+    if (host_has_bf16_dot()) variants.push_back({"bf16", "", "f32"});
     for (const char* name : {"m8_long_context_f32", "m9_wide_head_f16", "m10_deep_mlp_bf16"}) {
         const std::string dir = kDataDir + "/models/" + name;
         const Reference ref = load_reference(dir);
-        for (const auto& [dtype, features] : variants) {
-            INFO(name << " " << dtype << " " << features);
-            auto model = Model::load(compile(dir, 3, dtype, features), dir, 2);
+        for (const auto& [dtype, features, kv_dtype] : variants) {
+            INFO(name << " " << dtype << " " << features << " KV " << kv_dtype);
+            auto model = Model::load(compile(dir, 3, dtype, features, "", "", kv_dtype), dir, 2);
             auto seqs = sequences_for(ref, model->config().vocab_size, model->config().n_positions);
             run_mixed(model, seqs, alone(model, seqs), 5, true);
         }
@@ -145,7 +148,9 @@ TEST_CASE("batched steps: bf16 and int8 libraries keep each sequence exact too",
 TEST_CASE("slots: a copied prefix and a truncated slot continue exactly", "[e2e][batch]") {
     const std::string dir = kDataDir + "/models/m8_long_context_f32";
     const Reference ref = load_reference(dir);
-    auto model = Model::load(compile(dir, 3), dir, 2);
+    const std::string kv_dtype = GENERATE(as<std::string>(), "f32", "bf16");  // copy_prefix copies bytes of either
+    INFO("KV " << kv_dtype);
+    auto model = Model::load(compile(dir, 3, "f32", "", "", "", kv_dtype), dir, 2);
     const size_t V = size_t(model->config().vocab_size);
     const std::vector<int32_t>& t = ref.tokens;
     const size_t prompt = 40;

@@ -36,12 +36,14 @@ fs::path scratch_dir() {
 
 std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype,
                     const std::string& target_features, const std::string& target_cpu,
-                    const std::string& target_triple) {
+                    const std::string& target_triple, const std::string& kv_dtype) {
     std::string name = fs::path(model_dir).filename().string();
     std::string key = target_triple + "|" + target_cpu + "|" + target_features;
     std::string tag = key == "||" ? "" : "-" + std::to_string(std::hash<std::string>{}(key));
     std::string out =
-        (scratch_dir() / (name + "-O" + std::to_string(level) + "-" + weights_dtype + tag + ".so")).string();
+        (scratch_dir() / (name + "-O" + std::to_string(level) + "-" + weights_dtype + (kv_dtype == "f32" ? "" : "-kv" + kv_dtype) +
+                          tag + ".so"))
+            .string();
     if (fs::exists(out)) return out;
     ir::Module module = build_graph(load_config(model_dir), name);
     backend::CompileOptions options;
@@ -53,6 +55,7 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
         options.target_features = backend::resolve_target("", "", "").features + "," + target_features;
     passes::PassContext context;
     context.weights_dtype = weights_dtype;
+    context.kv_dtype = kv_dtype;
     context.target = backend::pass_target_info(
         backend::resolve_target(options.target_triple, options.target_cpu, options.target_features));
     passes::run_pipeline(module, passes::pipeline_for_level(level), context, {});

@@ -28,10 +28,11 @@ std::filesystem::path scratch_dir();
 // Compiles like `gpt2c compile` (cached by its arguments in scratch_dir()): for this
 // machine, with `target_features` (an LLVM feature string appended to the host's,
 // e.g. "-avx512bf16"), or for another `target_cpu` (with that CPU's features), or
-// for another architecture `target_triple` (then `target_features` stand alone).
+// for another architecture `target_triple` (then `target_features` stand alone), with
+// the KV cache in `kv_dtype` ("f32" or "bf16").
 std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype = "f32",
                     const std::string& target_features = "", const std::string& target_cpu = "",
-                    const std::string& target_triple = "");
+                    const std::string& target_triple = "", const std::string& kv_dtype = "f32");
 
 bool host_has_bf16_dot();
 
