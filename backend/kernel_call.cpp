@@ -100,7 +100,8 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
     case OpKind::Softmax: return {"softmax", {op(0), index}, three_dims(n.type)};
     case OpKind::KvAppend:
         return {"kv_append", {op(0), op(1), op(2), index},
-                {T, S, I(C), I(n.str_attr("part") == "v" ? 1 : 0), Scalar::layer(n.int_attr("layer")), n_layer,
+                {T, S, I(C), I(m.int_attr("n_head")), I(n.str_attr("part") == "v" ? 1 : 0),
+                 Scalar::layer(n.int_attr("layer")), n_layer,
                  I(n.type.elem == ir::ElemType::BF16 ? 1 : 0)}};
     case OpKind::AttnScores:
         return {"attn_scores", {op(0), op(1), op(2), op(3), index},

@@ -51,6 +51,10 @@ struct Checker {
 
     int64_t n_head() const {
         positive_attr("n_head");
+        // The KV cache keeps each head's positions together (kv_append splits by the module's n_head).
+        if (node.int_attr("n_head") != m.int_attr("n_head"))
+            error(fmt::format("n_head = {} differs from the module's n_head = {}", node.int_attr("n_head"),
+                              m.int_attr("n_head")));
         return node.int_attr("n_head");
     }
 

@@ -20,7 +20,7 @@ Context::Context(std::shared_ptr<Model> model, int n_slots, int64_t context) : m
     // pay a page fault per page of activations. The KV cache (slots x the context reserved, not
     // slots x n_positions) stays lazy: its pages count only once sequences reach them, so many long
     // slots cost memory for what they hold, and a prompt's rows fault in only its own positions.
-    kv_cache_ = AlignedBuffer<std::byte>(size_t(n_slots) * size_t(context_) * size_t(bytes_per_position_));
+    kv_cache_ = AlignedBuffer<std::byte>(size_t(n_slots) * size_t(kv_padded_positions()) * size_t(bytes_per_position_));
     arena_ = AlignedBuffer<std::byte>(size_t(model_->library().arena_bytes()), true);
 }
 
@@ -33,9 +33,14 @@ void Context::check_slot(int slot, const char* what) const {
     if (slot < 0 || slot >= n_slots()) fail("{}: slot {} out of range; the context has slots 0..{}", what, slot, n_slots() - 1);
 }
 
+int64_t Context::kv_padded_positions() const {
+    return (context_ + GPT2C_KV_TILE_POSITIONS - 1) / GPT2C_KV_TILE_POSITIONS * GPT2C_KV_TILE_POSITIONS;
+}
+
 std::byte* Context::slot_part(int slot, int64_t layer, int part) {
     const int64_t row_bytes = bytes_per_position_ / (2 * model_->config().n_layer);
-    return kv_cache_.data() + ((int64_t(slot) * model_->config().n_layer + layer) * 2 + part) * context_ * row_bytes;
+    return kv_cache_.data() +
+           ((int64_t(slot) * model_->config().n_layer + layer) * 2 + part) * kv_padded_positions() * row_bytes;
 }
 
 void Context::truncate(int slot, int64_t length) {
@@ -51,10 +56,18 @@ void Context::copy_prefix(int from, int to, int64_t length) {
     if (length < 0 || length > lengths_[size_t(from)])
         fail("copy_prefix: slot {} holds {} positions; cannot copy {}", from, lengths_[size_t(from)], length);
     if (from != to) {
-        const int64_t row_bytes = bytes_per_position_ / (2 * model_->config().n_layer);
-        for (int64_t layer = 0; layer < model_->config().n_layer; ++layer)
+        // Each head's positions lie together (gpt2c/abi.h): keys in whole tiles of
+        // GPT2C_KV_TILE_POSITIONS (positions past `length` in the last one are never read).
+        const ModelConfig& c = model_->config();
+        const int64_t head_bytes = bytes_per_position_ / (2 * c.n_layer * c.n_head);  // one position of one head
+        const int64_t head_stride = kv_padded_positions() * head_bytes;
+        const int64_t tiles = (length + GPT2C_KV_TILE_POSITIONS - 1) / GPT2C_KV_TILE_POSITIONS;
+        const int64_t copy_bytes[2] = {tiles * GPT2C_KV_TILE_POSITIONS * head_bytes, length * head_bytes};
+        for (int64_t layer = 0; layer < c.n_layer; ++layer)
             for (int part = 0; part < 2; ++part)
-                std::memcpy(slot_part(to, layer, part), slot_part(from, layer, part), size_t(length * row_bytes));
+                for (int64_t h = 0; h < c.n_head; ++h)
+                    std::memcpy(slot_part(to, layer, part) + h * head_stride,
+                                slot_part(from, layer, part) + h * head_stride, size_t(copy_bytes[part]));
     }
     lengths_[size_t(to)] = length;
 }

@@ -64,6 +64,7 @@ public:
 private:
     void check_slot(int slot, const char* what) const;
     std::byte* slot_part(int slot, int64_t layer, int part);
+    int64_t kv_padded_positions() const;  // context_ rounded up to whole key tiles
 
     std::shared_ptr<Model> model_;
     int64_t context_ = 0;

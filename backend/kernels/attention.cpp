@@ -2,11 +2,11 @@
 //
 // qkv rows hold [q | k | v], each C = H * D wide, head h in columns h*D..h*D+D.
 // Row t of a call belongs to the sequence in slot slots[t], at position
-// positions[t]. The cache holds the slots one after another, each
-// [n_layer][k|v][S][C] (kv_part, kernel_abi.h); kv_append stores row t at its
-// position of its slot, and row t then attends to its slot's positions
-// 0..positions[t]. Nothing reads a position beyond that, so a slot's unused rows
-// may hold anything.
+// positions[t]. The cache holds the slots one after another, head by head,
+// keys in tiles of 16 positions (kv_head, kernel_abi.h); kv_append stores row
+// t at its position of its slot, and row t then attends to its slot's
+// positions 0..positions[t]. Nothing reads a position beyond that as a
+// number that counts, so a slot's unused positions may hold anything.
 //
 // The cache's element type E is float or bf16 (uint16_t; --kv-dtype=bf16, the
 // kv_bf16 argument): kv_append rounds to it, and every reader widens it back
@@ -26,27 +26,33 @@ GPT2C_INLINE void kv_put(uint16_t* p, float v) { *p = to_bf16(v); }
 // fn<E>(args...) for the cache's element type (kv_bf16 is a constant at every call site).
 #define GPT2C_FOR_KV_ELEM(kv_bf16, fn, ...) ((kv_bf16) ? fn<uint16_t>(__VA_ARGS__) : fn<float>(__VA_ARGS__))
 
-
 // p: qkv [T,3C], positions [T], slots [T], cache (all slots). One task per row.
 template <typename E>
-GPT2C_INLINE void kv_append_rows(const KernelArgs* a, int64_t begin, int64_t end, int64_t S, int64_t C, int64_t part,
-                                 int64_t layer, int64_t n_layer) {
+GPT2C_INLINE void kv_append_rows(const KernelArgs* a, int64_t begin, int64_t end, int64_t S, int64_t C, int64_t H,
+                                 int64_t part, int64_t layer, int64_t n_layer) {
     const float* qkv = (const float*)a->p[0];
     const int32_t* positions = (const int32_t*)a->p[1];
     const int32_t* slots = (const int32_t*)a->p[2];
+    const int64_t D = C / H;
     for (int64_t t = begin; t < end; ++t) {
         const float* src = qkv + t * 3 * C + (1 + part) * C;
-        E* dst = kv_part<E>(a->p[3], slots[t], layer, part, n_layer, S, C) + (int64_t)positions[t] * C;
-        for (int64_t c = 0; c < C; ++c) kv_put(dst + c, src[c]);
+        const int64_t s = positions[t];
+        for (int64_t h = 0; h < H; ++h) {
+            E* head = kv_head<E>(a->p[3], slots[t], layer, part, n_layer, S, C, h, D);
+            if (part == 0)
+                for (int64_t d = 0; d < D; ++d) kv_put(head + kv_key_offset(s, d, D), src[h * D + d]);
+            else
+                for (int64_t d = 0; d < D; ++d) kv_put(head + kv_value_offset(s, D) + d, src[h * D + d]);
+        }
     }
 }
-GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t part,
-                                             int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
+                                             int64_t part, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
     return T;
 }
 GPT2C_KERNEL void gpt2c_k_kv_append(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                    int64_t part, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
-    GPT2C_FOR_KV_ELEM(kv_bf16, kv_append_rows, a, begin, end, S, C, part, layer, n_layer);
+                                    int64_t H, int64_t part, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+    GPT2C_FOR_KV_ELEM(kv_bf16, kv_append_rows, a, begin, end, S, C, H, part, layer, n_layer);
 }
 
 // p: qkv [T,3C], cache, positions [T], slots [T], out [H,T,S]: the scores of row t
@@ -63,13 +69,11 @@ GPT2C_INLINE void attn_scores_rows(const KernelArgs* a, int64_t begin, int64_t e
     for (int64_t task = begin; task < end; ++task) {
         int64_t h = task / T, t = task % T;
         const float* q = qkv + t * 3 * C + h * D;
-        const E* keys = kv_part<E>(a->p[1], slots[t], layer, 0, n_layer, S, C);
+        const E* keys = kv_head<E>(a->p[1], slots[t], layer, 0, n_layer, S, C, h, D);
         for (int64_t s = 0; s < S; ++s) {
             float acc = 0.0f;
-            if (s <= positions[t]) {
-                const E* k = keys + s * C + h * D;
-                for (int64_t d = 0; d < D; ++d) acc += q[d] * kv_get(k + d);
-            }
+            if (s <= positions[t])
+                for (int64_t d = 0; d < D; ++d) acc += q[d] * kv_get(keys + kv_key_offset(s, d, D));
             out[(h * T + t) * S + s] = acc;
         }
     }
@@ -128,12 +132,12 @@ GPT2C_INLINE void attn_values_rows(const KernelArgs* a, int64_t begin, int64_t e
     const int64_t D = C / H;
     for (int64_t task = begin; task < end; ++task) {
         int64_t t = task / H, h = task % H;
-        const E* values = kv_part<E>(a->p[1], slots[t], layer, 1, n_layer, S, C);
+        const E* values = kv_head<E>(a->p[1], slots[t], layer, 1, n_layer, S, C, h, D);
         float* o = out + t * C + h * D;
         for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
         const float* p = probs + (h * T + t) * S;
         for (int64_t s = 0; s <= positions[t]; ++s) {
-            const E* v = values + s * C + h * D;
+            const E* v = values + kv_value_offset(s, D);
             for (int64_t d = 0; d < D; ++d) o[d] += p[s] * kv_get(v + d);
         }
     }
@@ -151,87 +155,38 @@ GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_
 // One task per (group of kRowGroup query rows, head); a group is cut where the
 // slot changes or positions stop being consecutive, and each run of rows of one
 // sequence (a prompt chunk, or a decode row) is attended as below, with `past`
-// chosen so that row t is at position past + t. Keys are visited in
-// tiles of kKeyTile. A row's score for a key is one chain of FMAs over d in
-// order, computed 16 keys at a time across vector lanes, so no horizontal
-// sums are needed; an online softmax (running max and sum rescale the
-// partial output, kept in `out`) means the scores are never materialized.
-// The key tile reaches the lanes in one of two ways that give the same bits:
-//   prefill (4+ rows): the tile is transposed once per task into [D][tile]
-//     and reused by every block of kRowBlock rows, whose 4x64 scores live in
-//     registers;
-//   decode (fewer rows): 16x16 blocks of keys are transposed in registers
-//     as they are used, with no buffer and no rows computed for nothing.
-// A row's result depends only on its own query and its keys, visited tile by
-// tile in a fixed order: prefill, decode and any thread count agree bit for
-// bit. Head widths above kMaxTiledD (whose transposed tile would not fit the
-// stack buffer) take attention_rows_generic, the same math a row at a time.
-static const int64_t kKeyTile = 64;       // keys per tile: 4 vectors
+// chosen so that row t is at position past + t. Keys are visited in tiles of
+// kKeyTile, blocks of kRowBlock rows at a time (one row in decode). A row's
+// score for a key is one chain of FMAs over d in order, computed 16 keys at a
+// time across vector lanes straight from the cache's key tiles (dimension d of
+// 16 positions is one load), so no transposes and no horizontal sums are
+// needed; an online softmax (running max and sum rescale the partial output,
+// kept in `out`) means the scores are never materialized. A row's result
+// depends only on its own query and its keys, visited tile by tile in a fixed
+// order: prefill, decode and any thread count agree bit for bit.
+static const int64_t kKeyTile = 64;  // keys per tile: 4 vectors
 static const int64_t kKeyVectors = kKeyTile / 16;
-static const int64_t kRowBlock = 4;       // query rows whose scores live in registers together
-static const int64_t kRowGroup = 32;      // query rows per task, sharing the transposed tiles
-static const int64_t kMaxTiledD = 256;    // kt: 64 KiB of stack
+static const int64_t kRowBlock = 4;  // query rows whose scores live in registers together
+static const int64_t kRowGroup = 32;  // query rows per task
+static_assert(kKeyTile % kKvTile == 0 && kKvTile == 16, "a key vector is one tile of the cache");
 
-// r[i] = column i of the 16x16 matrix whose rows are r[0..15] (four butterfly stages).
-GPT2C_INLINE void transpose16x16(vf16 r[16]) {
-#define GPT2C_IDX(...) __VA_ARGS__
-#define GPT2C_STAGE(B, LO, HI)                                                                 \
-    for (int i = 0; i < 16; ++i)                                                               \
-        if ((i & B) == 0) {                                                                    \
-            vf16 lo = __builtin_shufflevector(r[i], r[i + B], LO), hi = __builtin_shufflevector(r[i], r[i + B], HI); \
-            r[i] = lo;                                                                         \
-            r[i + B] = hi;                                                                     \
-        }
-    GPT2C_STAGE(8, GPT2C_IDX(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
-                GPT2C_IDX(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
-    GPT2C_STAGE(4, GPT2C_IDX(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
-                GPT2C_IDX(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
-    GPT2C_STAGE(2, GPT2C_IDX(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
-                GPT2C_IDX(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
-    GPT2C_STAGE(1, GPT2C_IDX(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
-                GPT2C_IDX(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
-#undef GPT2C_STAGE
-#undef GPT2C_IDX
-}
-
-// Scores of rows r0..r0+R-1 against the tile's keys, from the transposed tile kt [D][kKeyTile].
-template <int R>
-GPT2C_INLINE void scores_from_transposed(vf16 (*s)[kKeyVectors], const float* const* q, const float* kt, int64_t D) {
-    for (int64_t d = 0; d < D; ++d) {
-        vf16 k[kKeyVectors];
-        for (int64_t v = 0; v < kKeyVectors; ++v) k[v] = load16(kt + d * kKeyTile + v * 16);
-        for (int64_t i = 0; i < R; ++i) {
-            const vf16 qd = q[i][d];
-            for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] += qd * k[v];
+// Scores of rows q[0..R-1] against the n keys of the tile at s0 (head base `keys`).
+// Lanes of key vectors past n are left 0 (their positions may lie beyond the cache).
+template <int R, typename E>
+GPT2C_INLINE void tile_scores(vf16 (*s)[kKeyVectors], const float* const* q, const E* keys, int64_t D, int64_t s0,
+                              int64_t n) {
+    for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v) {
+        const E* tile = keys + kv_key_offset(s0 + v * 16, 0, D);
+        for (int64_t d = 0; d < D; ++d) {
+            const vf16 k = kv_load16(tile + d * kKvTile);
+            for (int64_t i = 0; i < R; ++i) s[i][v] += q[i][d] * k;
         }
     }
 }
 
-// The same scores straight from the cache rows: the n keys at `tile` (row stride C), 16x16 at a time.
-template <int R, typename E>
-GPT2C_INLINE void scores_from_rows(vf16 (*s)[kKeyVectors], const float* const* q, const E* tile, int64_t C,
-                                   int64_t D, int64_t n) {
-    for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v)
-        for (int64_t d0 = 0; d0 < D; d0 += 16) {
-            const int64_t width = D - d0 < 16 ? D - d0 : 16;
-            vf16 k[16];
-            for (int64_t j = 0; j < 16; ++j) {
-                const E* row = tile + (v * 16 + j) * C + d0;
-                if (v * 16 + j >= n) k[j] = (vf16)0.0f;
-                else if (width == 16) k[j] = kv_load16(row);
-                else {
-                    k[j] = (vf16)0.0f;
-                    for (int64_t c = 0; c < width; ++c) k[j][c] = kv_get(row + c);
-                }
-            }
-            transpose16x16(k);  // k[dd]: dimension d0 + dd of the 16 keys
-            for (int64_t dd = 0; dd < width; ++dd)
-                for (int64_t i = 0; i < R; ++i) s[i][v] += q[i][d0 + dd] * k[dd];
-        }
-}
-
 // Given the scores of rows r0..r0+rows-1 (rows <= R) against the tile of n
-// keys at s0: the online softmax update and out rows = out rows * correction + P.V.
+// keys at s0: the online softmax update and out rows = out rows * correction + P.V
+// (`values`: head h's values).
 template <int R, typename E>
 GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, float* out, int64_t C, int64_t D,
                                      int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0, int64_t n,
@@ -269,7 +224,7 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, fl
                 for (int64_t c = 0; c < width; ++c) o[i][c] = out[(r0 + i) * C + h * D + d0 + c] * correction[i];
         }
         for (int64_t j = 0; j < n; ++j) {
-            const E* vrow = values + (s0 + j) * C + h * D + d0;
+            const E* vrow = values + kv_value_offset(s0 + j, D) + d0;
             vf16 vv = (vf16)0.0f;
             if (width == 16) vv = kv_load16(vrow);
             else for (int64_t c = 0; c < width; ++c) vv[c] = kv_get(vrow + c);
@@ -280,58 +235,26 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, fl
     }
 }
 
-// Rows r0..r0+rows-1 (rows <= R) against one tile; kt is the transposed tile, or null to read the cache rows.
+// Rows r0..r0+rows-1 (rows <= R) of head h against the tile of n keys at s0.
 template <int R, typename E>
-GPT2C_INLINE void attend_tile(const float* qkv, const E* keys, const E* values, float* out, const float* kt,
-                              int64_t C, int64_t D, int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0,
-                              int64_t n, float scale, float* running_max, float* running_sum) {
+GPT2C_INLINE void attend_tile(const float* qkv, const E* keys, const E* values, float* out, int64_t C, int64_t D,
+                              int64_t h, int64_t past, int64_t r0, int64_t rows, int64_t s0, int64_t n, float scale,
+                              float* running_max, float* running_sum) {
     const float* q[R];
     for (int64_t i = 0; i < R; ++i) q[i] = qkv + (r0 + (i < rows ? i : 0)) * 3 * C + h * D;
     vf16 s[R][kKeyVectors];
     for (int64_t i = 0; i < R; ++i)
         for (int64_t v = 0; v < kKeyVectors; ++v) s[i][v] = (vf16)0.0f;
-    if (kt) scores_from_transposed<R>(s, q, kt, D);
-    else scores_from_rows<R, E>(s, q, keys + s0 * C + h * D, C, D, n);
+    tile_scores<R, E>(s, q, keys, D, s0, n);
     softmax_and_values<R, E>(s, values, out, C, D, h, past, r0, rows, s0, n, scale, running_max, running_sum);
 }
 
-// Rows t0..t1-1 of head h, a row at a time, for head widths the tiled path cannot hold.
-template <typename E>
-GPT2C_INLINE void attention_rows_generic(const float* qkv, const E* keys, const E* values, float* out,
-                                         int64_t C, int64_t D, int64_t h, int64_t past, int64_t t0, int64_t t1,
-                                         float scale) {
-    for (int64_t t = t0; t < t1; ++t) {
-        const float* q = qkv + t * 3 * C + h * D;
-        float* o = out + t * C + h * D;
-        for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
-        float running_max = -INFINITY, running_sum = 0.0f;
-        for (int64_t s = 0; s <= past + t; ++s) {
-            const E* k = keys + s * C + h * D;
-            float score = 0.0f;
-            for (int64_t d = 0; d < D; ++d) score += q[d] * kv_get(k + d);
-            score *= scale;
-            const float new_max = score > running_max ? score : running_max;
-            const float correction = fast_exp(running_max - new_max), weight = fast_exp(score - new_max);
-            running_sum = running_sum * correction + weight;
-            const E* v = values + s * C + h * D;
-            for (int64_t d = 0; d < D; ++d) o[d] = o[d] * correction + weight * kv_get(v + d);
-            running_max = new_max;
-        }
-        const float inv = 1.0f / running_sum;
-        for (int64_t d = 0; d < D; ++d) o[d] *= inv;
-    }
-}
-
 // Rows t0..t1-1 of head h, consecutive positions past + t0 .. past + t1 - 1 of one sequence whose
-// keys and values start at `keys` and `values`.
+// head-h keys and values start at `keys` and `values`.
 template <typename E>
-GPT2C_INLINE void attend_run(const float* qkv, const E* keys, const E* values, float* out, float* kt,
-                             int64_t C, int64_t D, int64_t h, int64_t past, int64_t t0, int64_t t1, float scale,
-                             float* running_max, float* running_sum) {
-    if (D > kMaxTiledD) {
-        attention_rows_generic(qkv, keys, values, out, C, D, h, past, t0, t1, scale);
-        return;
-    }
+GPT2C_INLINE void attend_run(const float* qkv, const E* keys, const E* values, float* out, int64_t C, int64_t D,
+                             int64_t h, int64_t past, int64_t t0, int64_t t1, float scale, float* running_max,
+                             float* running_sum) {
     for (int64_t t = t0; t < t1; ++t) {
         for (int64_t d = 0; d < D; ++d) out[t * C + h * D + d] = 0.0f;
         running_max[t - t0] = -INFINITY;
@@ -340,24 +263,18 @@ GPT2C_INLINE void attend_run(const float* qkv, const E* keys, const E* values, f
     const int64_t visible_end = past + t1;  // the run's last row sees keys 0..past+t1-1
     for (int64_t s0 = 0; s0 < visible_end; s0 += kKeyTile) {
         const int64_t n = visible_end - s0 < kKeyTile ? visible_end - s0 : kKeyTile;
-        if (t1 - t0 < kRowBlock) {  // decode: too few rows to pay for a transposed copy
+        if (t1 - t0 < kRowBlock) {  // decode: a row at a time, no rows computed for nothing
             for (int64_t r = t0; r < t1; ++r)
                 if (s0 <= past + r)
-                    attend_tile<1, E>(qkv, keys, values, out, nullptr, C, D, h, past, r, 1, s0, n, scale,
-                                   running_max + (r - t0), running_sum + (r - t0));
+                    attend_tile<1, E>(qkv, keys, values, out, C, D, h, past, r, 1, s0, n, scale,
+                                      running_max + (r - t0), running_sum + (r - t0));
             continue;
         }
-        for (int64_t j = 0; j < n; ++j) {
-            const E* k = keys + (s0 + j) * C + h * D;
-            for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = kv_get(k + d);
-        }
-        for (int64_t j = n; j < kKeyTile; ++j)
-            for (int64_t d = 0; d < D; ++d) kt[d * kKeyTile + j] = 0.0f;
         for (int64_t r0 = t0; r0 < t1; r0 += kRowBlock) {
             const int64_t rows = t1 - r0 < kRowBlock ? t1 - r0 : kRowBlock;
             if (s0 > past + r0 + rows - 1) continue;  // no row of this block sees the tile yet
-            attend_tile<kRowBlock, E>(qkv, keys, values, out, kt, C, D, h, past, r0, rows, s0, n, scale,
-                                   running_max + (r0 - t0), running_sum + (r0 - t0));
+            attend_tile<kRowBlock, E>(qkv, keys, values, out, C, D, h, past, r0, rows, s0, n, scale,
+                                      running_max + (r0 - t0), running_sum + (r0 - t0));
         }
     }
     for (int64_t t = t0; t < t1; ++t) {
@@ -374,16 +291,15 @@ GPT2C_INLINE void attention_groups(const KernelArgs* a, int64_t begin, int64_t e
     const int32_t* slots = (const int32_t*)a->p[4];
     float* out = (float*)a->p[5];
     const int64_t D = C / H;
-    float kt[kMaxTiledD * kKeyTile] __attribute__((aligned(64)));
     float running_max[kRowGroup], running_sum[kRowGroup];
     for (int64_t task = begin; task < end; ++task) {
         const int64_t h = task % H, g0 = (task / H) * kRowGroup;
         const int64_t g1 = g0 + kRowGroup < T ? g0 + kRowGroup : T;
         for (int64_t t0 = g0, t1; t0 < g1; t0 = t1) {
             for (t1 = t0 + 1; t1 < g1 && slots[t1] == slots[t0] && positions[t1] == positions[t1 - 1] + 1; ++t1) {}
-            const E* keys = kv_part<E>(a->p[1], slots[t0], layer, 0, n_layer, S, C);
-            const E* values = kv_part<E>(a->p[1], slots[t0], layer, 1, n_layer, S, C);
-            attend_run(qkv, keys, values, out, kt, C, D, h, (int64_t)positions[t0] - t0, t0, t1, scale, running_max,
+            const E* keys = kv_head<E>(a->p[1], slots[t0], layer, 0, n_layer, S, C, h, D);
+            const E* values = kv_head<E>(a->p[1], slots[t0], layer, 1, n_layer, S, C, h, D);
+            attend_run(qkv, keys, values, out, C, D, h, (int64_t)positions[t0] - t0, t0, t1, scale, running_max,
                        running_sum);
         }
     }

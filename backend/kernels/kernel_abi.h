@@ -43,10 +43,25 @@ enum KernelLayout : int64_t {
 #define GPT2C_INLINE static inline __attribute__((always_inline))
 #define GPT2C_MEMBER_INLINE __attribute__((always_inline))  // for static member functions
 
-// The KV cache holds the slots one after another, each [n_layer][k|v][S][C] of
-// element E (float, or uint16_t holding bfloat16 with --kv-dtype=bf16):
-// where the keys (part 0) or values (part 1) of `layer` for `slot` start.
+// The KV cache holds the slots one after another, each [n_layer][k|v] parts of
+// Sp * C elements E (float, or uint16_t holding bfloat16 with --kv-dtype=bf16),
+// Sp = S rounded up to kKvTile positions. Within a part the heads lie apart, so
+// the positions one head reads are contiguous:
+//   keys   [H][Sp / kKvTile][D][kKvTile]: dimension d of 16 positions side by
+//          side, so a score for 16 keys is an FMA chain over d, one load per d;
+//   values [H][Sp][D].
+// include/gpt2c/abi.h documents the same layout for hosts.
+static const int64_t kKvTile = 16;  // GPT2C_KV_TILE_POSITIONS
+GPT2C_INLINE int64_t kv_padded(int64_t S) { return (S + kKvTile - 1) / kKvTile * kKvTile; }
+// Where head h's keys (part 0) or values (part 1) of `layer` for `slot` start.
 template <typename E>
-GPT2C_INLINE E* kv_part(void* kv, int64_t slot, int64_t layer, int64_t part, int64_t n_layer, int64_t S, int64_t C) {
-    return (E*)kv + ((slot * n_layer + layer) * 2 + part) * S * C;
+GPT2C_INLINE E* kv_head(void* kv, int64_t slot, int64_t layer, int64_t part, int64_t n_layer, int64_t S, int64_t C,
+                        int64_t h, int64_t D) {
+    const int64_t Sp = kv_padded(S);
+    return (E*)kv + ((slot * n_layer + layer) * 2 + part) * Sp * C + h * Sp * D;
 }
+// Offset of (position s, dimension d) in a head's keys; of position s in its values.
+GPT2C_INLINE int64_t kv_key_offset(int64_t s, int64_t d, int64_t D) {
+    return (s / kKvTile * D + d) * kKvTile + s % kKvTile;
+}
+GPT2C_INLINE int64_t kv_value_offset(int64_t s, int64_t D) { return s * D; }

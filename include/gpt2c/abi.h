@@ -19,6 +19,7 @@ extern "C" {
 #endif
 
 #define GPT2C_ABI_VERSION 4u
+#define GPT2C_KV_TILE_POSITIONS 16  /* positions per key tile in the KV cache (see forward) */
 
 /* Runs fn(arg, begin, end) over disjoint ranges covering [0, n), possibly on
  * several threads, and returns when all are done. The library makes every
@@ -50,8 +51,12 @@ typedef struct gpt2c_prepare_args {
  * norms and the MLP run on all rows as one matrix. Writes the logits of rows
  * logit_rows[0..n_logits-1] to logits ([n_logits, vocab_size], row-major).
  *
- * kv_cache holds the slots one after another, each [n_layer][k|v][kv_positions][n_embd]
- * elements of metadata.kv_dtype (float32, or bfloat16 stored as uint16_t). Requires 1 <= n_rows <= n_positions, 1 <= n_logits <= n_rows, logit
+ * kv_cache holds the slots one after another, each [n_layer][k|v] parts of
+ * P * n_embd elements of metadata.kv_dtype (float32, or bfloat16 stored as
+ * uint16_t), P = kv_positions rounded up to a multiple of GPT2C_KV_TILE_POSITIONS.
+ * In a part, head h (D = n_embd / n_head wide) owns P * D elements from h * P * D:
+ * keys in tiles [P / 16][D][16] (dimension d of 16 consecutive positions side
+ * by side), values [P][D]. A host copies a sequence's prefix head by head. Requires 1 <= n_rows <= n_positions, 1 <= n_logits <= n_rows, logit
  * rows in 0..n_rows-1, kv_positions <= n_positions, every position < kv_positions,
  * every token id < vocab_size, no (slot, position) twice, and every position
  * below positions[i] of slot slots[i] already stored (by an earlier call or an
@@ -60,7 +65,7 @@ typedef struct gpt2c_prepare_args {
 typedef struct gpt2c_forward_args {
     const float* const* raw_weights;
     const float* const* prepared;
-    void* kv_cache;       /* n_slots * kv_positions * (metadata.kv_cache_bytes / n_positions) bytes, 64-byte aligned */
+    void* kv_cache;       /* n_slots * P * (metadata.kv_cache_bytes / n_positions) bytes, 64-byte aligned */
     void* arena;          /* metadata.arena_bytes bytes, 64-byte aligned */
     const int32_t* tokens;      /* [n_rows] */
     const int32_t* positions;   /* [n_rows] */
