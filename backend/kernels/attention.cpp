@@ -171,10 +171,21 @@ static const int64_t kRowGroup = 32;  // query rows per task
 static_assert(kKeyTile % kKvTile == 0 && kKvTile == 16, "a key vector is one tile of the cache");
 
 // Scores of rows q[0..R-1] against the n keys of the tile at s0 (head base `keys`).
-// Lanes of key vectors past n are left 0 (their positions may lie beyond the cache).
+// Key vectors wholly past n are left 0 (their positions may lie beyond the cache).
 template <int R, typename E>
 GPT2C_INLINE void tile_scores(vf16 (*s)[kKeyVectors], const float* const* q, const E* keys, int64_t D, int64_t s0,
                               int64_t n) {
+    if (n == kKeyTile) {
+        // All four vectors, d outermost: four independent FMA chains even for one row (decode),
+        // where one chain at a time would wait on each FMA's latency.
+        const E* tile = keys + kv_key_offset(s0, 0, D);
+        for (int64_t d = 0; d < D; ++d)
+            for (int64_t v = 0; v < kKeyVectors; ++v) {
+                const vf16 k = kv_load16(tile + (v * D + d) * kKvTile);
+                for (int64_t i = 0; i < R; ++i) s[i][v] += q[i][d] * k;
+            }
+        return;
+    }
     for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v) {
         const E* tile = keys + kv_key_offset(s0 + v * 16, 0, D);
         for (int64_t d = 0; d < D; ++d) {
