@@ -168,6 +168,7 @@ static const int64_t kKeyTile = 64;  // keys per tile: 4 vectors
 static const int64_t kKeyVectors = kKeyTile / 16;
 static const int64_t kRowBlock = 4;  // query rows whose scores live in registers together
 static const int64_t kRowGroup = 32;  // query rows per task
+static const int64_t kOneRowMaxD = 128;  // head widths whose whole output row a decode step keeps in registers
 static_assert(kKeyTile % kKvTile == 0 && kKvTile == 16, "a key vector is one tile of the cache");
 
 // Scores of rows q[0..R-1] against the n keys of the tile at s0 (head base `keys`).
@@ -225,6 +226,30 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, fl
         correction[i] = fast_exp(running_max[i] - new_max);
         running_sum[i] = running_sum[i] * correction[i] + hsum16(sum);
         running_max[i] = new_max;
+    }
+    if (R == 1 && D <= kOneRowMaxD) {
+        // One row (decode): the whole output row in registers and the dimensions innermost, so
+        // each key's values are one contiguous read and D/16 independent FMA chains run at once.
+        // Every lane still sums over the keys in order: the same bits as the loop below.
+        const int64_t nd = (D + 15) / 16;
+        vf16 o[kOneRowMaxD / 16];
+        float* row = out + r0 * C + h * D;
+        for (int64_t dv = 0; dv < nd; ++dv) {
+            o[dv] = (vf16)0.0f;
+            for (int64_t c = 0; c < 16 && dv * 16 + c < D; ++c) o[dv][c] = row[dv * 16 + c] * correction[0];
+        }
+        for (int64_t j = 0; j < n; ++j) {
+            const E* vrow = values + kv_value_offset(s0 + j, D);
+            for (int64_t dv = 0; dv < nd; ++dv) {
+                vf16 vv = (vf16)0.0f;
+                if (dv * 16 + 16 <= D) vv = kv_load16(vrow + dv * 16);
+                else for (int64_t c = 0; dv * 16 + c < D; ++c) vv[c] = kv_get(vrow + dv * 16 + c);
+                o[dv] += p[0][j] * vv;
+            }
+        }
+        for (int64_t dv = 0; dv < nd; ++dv)
+            for (int64_t c = 0; c < 16 && dv * 16 + c < D; ++c) row[dv * 16 + c] = o[dv][c];
+        return;
     }
     for (int64_t d0 = 0; d0 < D; d0 += 16) {
         const int64_t width = D - d0 < 16 ? D - d0 : 16;
