@@ -128,6 +128,19 @@ TEST_CASE("aarch64 bf16, int8 and q4 libraries compute what x86 computes from th
     }
 }
 
+TEST_CASE("an aarch64 library with a bf16 KV cache computes what x86 computes", "[aarch64]") {
+    for (const std::string& dir : reference_models()) {
+        INFO(dir);
+        const Reference ref = load_reference(dir);
+        auto x86 = Model::load(compile(dir, 3, "f32", "", "", "", "bf16"), dir, 2);
+        const std::vector<float> expected = prefill_logits(x86, ref.tokens);
+        const std::string lib = compile(dir, 3, "f32", "", "", kTriple, "bf16");
+        const std::vector<float> prefill = aarch64_logits(lib, dir, ref.tokens, false);
+        CHECK(max_abs_diff(prefill, expected) / max_abs(expected) < ref.tolerance);
+        CHECK(aarch64_logits(lib, dir, ref.tokens, true) == prefill);
+    }
+}
+
 TEST_CASE("the tiny-shakespeare example reproduces its reference continuations on aarch64", "[aarch64]") {
     nlohmann::json ref = read_json(kExampleDir + "/reference_continuations.json");
     const std::string lib = compile(kExampleDir, 3, "f32", "", "", kTriple);
