@@ -78,14 +78,18 @@ GPT2C_INLINE void attn_scores_rows(const KernelArgs* a, int64_t begin, int64_t e
         }
     }
 }
-GPT2C_KERNEL int64_t gpt2c_k_attn_scores_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                               int64_t layer, int64_t n_layer, int64_t kv_bf16) {
-    return H * T;
-}
-GPT2C_KERNEL void gpt2c_k_attn_scores(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                      int64_t H, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
-    GPT2C_FOR_KV_ELEM(kv_bf16, attn_scores_rows, a, begin, end, T, S, C, H, layer, n_layer);
-}
+// The unfused attn_scores and attn_values share their entry points: one task per
+// (head, row), the scalars (T, S, C, H, layer, n_layer, kv_bf16), ROWS<E> doing the tasks.
+#define GPT2C_UNFUSED_ATTENTION_KERNEL(NAME, ROWS)                                                                  \
+    GPT2C_KERNEL int64_t gpt2c_k_##NAME##_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,   \
+                                                int64_t layer, int64_t n_layer, int64_t kv_bf16) {                 \
+        return H * T;                                                                                               \
+    }                                                                                                               \
+    GPT2C_KERNEL void gpt2c_k_##NAME(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S,        \
+                                     int64_t C, int64_t H, int64_t layer, int64_t n_layer, int64_t kv_bf16) {      \
+        GPT2C_FOR_KV_ELEM(kv_bf16, ROWS, a, begin, end, T, S, C, H, layer, n_layer);                               \
+    }
+GPT2C_UNFUSED_ATTENTION_KERNEL(attn_scores, attn_scores_rows)
 
 // p: x [H,T,S], positions [T], out [H,T,S]: -inf above the causal diagonal (s > positions[t]).
 GPT2C_KERNEL int64_t gpt2c_k_causal_mask_tasks(const KernelArgs* a, int64_t H, int64_t T, int64_t S) { return H * T; }
@@ -142,14 +146,7 @@ GPT2C_INLINE void attn_values_rows(const KernelArgs* a, int64_t begin, int64_t e
         }
     }
 }
-GPT2C_KERNEL int64_t gpt2c_k_attn_values_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                               int64_t layer, int64_t n_layer, int64_t kv_bf16) {
-    return T * H;
-}
-GPT2C_KERNEL void gpt2c_k_attn_values(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                      int64_t H, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
-    GPT2C_FOR_KV_ELEM(kv_bf16, attn_values_rows, a, begin, end, T, S, C, H, layer, n_layer);
-}
+GPT2C_UNFUSED_ATTENTION_KERNEL(attn_values, attn_values_rows)
 
 // Fused attention: p: qkv [T,3C], cache (keys), cache (values), positions [T], slots [T], out [T,C].
 // One task per (group of kRowGroup query rows, head); a group is cut where the
