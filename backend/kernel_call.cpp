@@ -82,6 +82,10 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
             return {"linear_bf16dot", {op(0), op(1), bias, residual, index},
                     {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),
                      I(e.residual)}};
+        if (ir::is_k_quad_panels(m, op(1)))
+            return {"linear_int8dot", {op(0), op(1), bias, residual, index},
+                    {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias),
+                     I(activation_code(e.activation)), I(e.residual)}};
         return {"linear", {op(0), op(1), bias, residual, index},
                 {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(wdtype), I(mr), I(kc), I(e.bias),
                  I(activation_code(e.activation)), I(e.residual)}};
@@ -116,6 +120,8 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
                  kv_bf16(1)}};
     case OpKind::GatherRows: return {"gather_rows", {op(0), op(1), index}, {T, L, dim(0, 1)}};
     case OpKind::ToBf16: return {"to_bf16", {op(0), index}, {dim(0, 0), dim(0, 1), Scalar::of(n.type.dims[1])}};
+    case OpKind::QuantizeRows:
+        return {"quantize_rows", {op(0), index}, {dim(0, 0), dim(0, 1), Scalar::of(n.type.dims[1])}};
     case OpKind::FoldLnWeight: {
         std::string layout = n.str_attr("w_layout");
         const auto& w = m.nodes[op(0)].type.dims;
@@ -139,7 +145,7 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
         bool has_gamma = n.operands.size() == 2;
         return {"pack_weight", {op(0), has_gamma ? op(1) : -1, index},
                 {I(k), I(nn), I(layout_code(layout)), I(n.int_attr("nr")), I(wdtype), I(has_gamma),
-                 I(ir::is_k_pair_panels(m, index))}};
+                 I(ir::is_k_pair_panels(m, index) ? 2 : ir::is_k_quad_panels(m, index) ? 4 : 1)}};
     }
     case OpKind::Input:
     case OpKind::Weight: break;

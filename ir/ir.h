@@ -47,7 +47,9 @@ struct Dim {
 };
 
 // bf16 and i8 appear in packed weights (pack_weight with dtype = "bf16" / "int8"),
-// and bf16 in the input of a linear that multiplies bf16 k-pairs (to_bf16).
+// bf16 in the input of a linear that multiplies bf16 k-pairs (to_bf16), and
+// i8 in the input of one that multiplies int8 k-quads (quantize_rows: bytes
+// q + 128, each row ending in its float32 scale).
 // q4 is only ever a packed weight, q4[panels, K, nr]: 4-bit values in groups of
 // kQ4Group rows with a bf16 scale per group and column (docs/Q4_WEIGHTS.md); it
 // has no per-element size, so byte sizes go through storage_bytes.

@@ -27,9 +27,11 @@ struct Checker {
         if (operand(i).dims.size() != r)
             error(fmt::format("operand {} (%{}) must have rank {}, found {}", i, operand_name(i), r,
                               format_type(operand(i))));
-        if (operand(i).elem != elem && node.kind != OpKind::Embed)
+        if (operand(i).elem != elem && node.kind != OpKind::Embed) {
+            const std::string type = format_type(TensorType{elem, {}});
             error(fmt::format("operand {} (%{}) must be {}{}, found {}", i, operand_name(i),
-                              elem == ElemType::BF16 ? "bf16" : "f32", why, format_type(operand(i))));
+                              type.substr(0, type.find('[')), why, format_type(operand(i))));
+        }
     }
 
     void same_dim(int i, size_t d, Dim want) const {
@@ -97,6 +99,11 @@ bool is_k_pair_panels(const Module& m, int node) {
     return n.kind == OpKind::PackWeight && n.has_attr("k_pairs") && n.bool_attr("k_pairs");
 }
 
+bool is_k_quad_panels(const Module& m, int node) {
+    const Node& n = m.nodes[node];
+    return n.kind == OpKind::PackWeight && n.has_attr("k_quads") && n.bool_attr("k_quads");
+}
+
 Epilogue parse_epilogue(const Node& linear) {
     Epilogue e;
     std::string spec = linear.str_attr_or("epilogue", "");
@@ -153,8 +160,10 @@ LinearDims linear_dims(const Module& m, const Node& node) {
         int64_t nr = w.dims[2].value;
         if (n <= 0 || nr <= 0 || ceil_div(n, nr) != w.dims[0].value)
             fail("IR verifier: %{} (linear): attribute n = {} does not fit panels {}", node.name, n, format_type(w));
-        // int8 panels carry their nr float32 column scales in 4 leading rows.
-        int64_t k = w.dims[1].value - (w.elem == ElemType::I8 ? kInt8ScaleRows : 0);
+        // int8 panels carry their nr float32 column scales in 4 leading rows
+        // (k-quad panels also their column sums, in 4 more).
+        const bool quads = is_k_quad_panels(m, node.operands[1]);
+        int64_t k = w.dims[1].value - (quads ? kInt8QuadHeaderRows : w.elem == ElemType::I8 ? kInt8ScaleRows : 0);
         if (k <= 0) fail("IR verifier: %{} (linear): panels {} hold no rows", node.name, format_type(w));
         return {k, n};
     }
@@ -211,13 +220,17 @@ TensorType infer_type(const Module& m, int index) {
         return c.operand(0);
     }
     case OpKind::Linear: {
+        const bool quads = is_k_quad_panels(m, node.operands[1]);
         if (is_k_pair_panels(m, node.operands[1]))
             c.rank(0, 2, ElemType::BF16, " (the weight holds bf16 k-pairs: convert x with to_bf16)");
+        else if (quads)
+            c.rank(0, 2, ElemType::I8, " (the weight holds int8 k-quads: convert x with quantize_rows)");
         else
             c.rank(0, 2);
         c.constant(1);
         LinearDims d = linear_dims(m, node);
-        c.same_dim(0, 1, Dim::c(d.k));
+        // Quantized rows end in their scale.
+        c.same_dim(0, 1, Dim::c(d.k + (quads ? kQuantizedRowScaleBytes : 0)));
         Epilogue e = parse_epilogue(node);
         int want = 2 + int(e.bias) + int(e.residual);
         if (n_ops != want) c.error(fmt::format("epilogue \"{}\" needs {} operands, found {}", format_epilogue(e), want, n_ops));
@@ -312,6 +325,12 @@ TensorType infer_type(const Module& m, int index) {
         if (!k.is_const()) c.error("the converted axis must be constant");
         return TensorType{ElemType::BF16, {c.operand(0).dims[0], Dim::c(k.value + k.value % 2)}};
     }
+    case OpKind::QuantizeRows: {
+        c.rank(0, 2);
+        Dim k = c.operand(0).dims[1];
+        if (!k.is_const()) c.error("the quantized axis must be constant");
+        return TensorType{ElemType::I8, {c.operand(0).dims[0], Dim::c(k_quad_rows(k.value) + kQuantizedRowScaleBytes)}};
+    }
     case OpKind::FoldLnWeight: {
         c.constant(0);
         c.constant(1);
@@ -357,6 +376,12 @@ TensorType infer_type(const Module& m, int index) {
             // Rows k and k+1 interleaved per column, for bf16 dot products; odd K gets a zero row.
             if (dtype != "bf16") c.error("attribute 'k_pairs' needs dtype = \"bf16\"");
             return TensorType{ElemType::BF16, {Dim::c(panels), Dim::c(k + k % 2), Dim::c(nr)}};
+        }
+        if (node.has_attr("k_quads") && node.bool_attr("k_quads")) {
+            // Rows 4i..4i+3 side by side per column, for int8 dot products; K padded with zero rows.
+            if (dtype != "int8") c.error("attribute 'k_quads' needs dtype = \"int8\"");
+            if (k > INT64_MAX - 16) c.error(fmt::format("K = {} is too large for int8 panels", k));
+            return TensorType{ElemType::I8, {Dim::c(panels), Dim::c(k_quad_rows(k) + kInt8QuadHeaderRows), Dim::c(nr)}};
         }
         if (dtype == "f32") return f32({Dim::c(panels), Dim::c(k), Dim::c(nr)});
         if (dtype == "bf16") return TensorType{ElemType::BF16, {Dim::c(panels), Dim::c(k), Dim::c(nr)}};

@@ -41,4 +41,16 @@ bool is_k_pair_panels(const Module& module, int node);
 // Rows of nr bytes at the start of each int8 panel that hold its nr float32 column scales.
 constexpr int64_t kInt8ScaleRows = 4;
 
+// True when `node` is a pack_weight of int8 k-quads (k_quads = true): rows
+// 4i..4i+3 of each column side by side, as integer dot products (vpdpbusd)
+// read them, after the column scales and the columns' int32 sums of values.
+// A linear reading such a weight takes quantized rows (quantize_rows).
+bool is_k_quad_panels(const Module& module, int node);
+// Leading rows of nr bytes of an int8 k-quad panel: column scales, then column sums.
+constexpr int64_t kInt8QuadHeaderRows = 8;
+// K rounded up to a whole k-quad.
+constexpr int64_t k_quad_rows(int64_t k) { return (k + 3) / 4 * 4; }
+// Bytes after each quantized row's values: its float32 scale.
+constexpr int64_t kQuantizedRowScaleBytes = 4;
+
 }  // namespace gpt2c::ir

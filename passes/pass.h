@@ -13,6 +13,7 @@ struct TargetInfo {
     int vector_bytes = 64;            // 64 with AVX-512, 32 with AVX2, 16 otherwise
     int64_t l2_bytes = 1024 * 1024;   // per core; sizes tile_kc
     bool bf16_dot = false;            // AVX512_BF16: bf16 pairs multiplied into float32 (vdpbf16ps)
+    bool int8_dot = false;            // AVX512_VNNI: u8 x s8 quads multiplied into int32 (vpdpbusd)
 };
 
 struct PassContext {
@@ -20,7 +21,9 @@ struct PassContext {
     // Storage of packed projection weights: "f32", "bf16" or "int8" (weight-only
     // quantization with per-output-channel scales; arithmetic stays float32).
     // bf16 on a target with bf16_dot also rounds each projection's input to
-    // bf16 and multiplies with the CPU's bf16 dot product (fp32 accumulation).
+    // bf16 and multiplies with the CPU's bf16 dot product (fp32 accumulation);
+    // int8 on a target with int8_dot quantizes each projection's input rows to
+    // int8 and multiplies with the CPU's integer dot product (int32 accumulation).
     std::string weights_dtype = "f32";
     // Element type of the KV cache: "f32" or "bf16" (kv-dtype pass).
     std::string kv_dtype = "f32";

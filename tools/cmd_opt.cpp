@@ -18,7 +18,7 @@ int cmd_opt(int argc, char** argv) {
         {"--emit-dot", true, "also write the result as a Graphviz dot graph to FILE"},
         {"--target", true, "target triple the target-dependent passes plan for (default: this machine's)"},
         {"--target-cpu", true, "CPU the target-dependent passes plan for (default: a generic AVX-512 target)"},
-        {"--target-features", true, "LLVM feature string for them, e.g. +avx512f,+avx512bf16"},
+        {"--target-features", true, "LLVM feature string for them, e.g. +avx512f,+avx512bf16,+avx512vnni"},
     };
     for (auto& s : pipeline_option_specs()) specs.push_back(s);
     Args args("opt", specs, argc, argv, 2);
@@ -32,7 +32,7 @@ int cmd_opt(int argc, char** argv) {
     std::string text = input == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_file(input);
     ir::Module module = ir::parse_module(text, input == "-" ? "<stdin>" : input);
     PipelineChoice pipeline = pipeline_from_args(args, 0);
-    // Without a target, tiling plans for 64-byte vectors without bf16 dot products, whatever
+    // Without a target, tiling plans for 64-byte vectors without bf16 or int8 dot products, whatever
     // this machine is, so IR tests read the same everywhere; `gpt2c compile` uses the real target.
     if (args.has("--target") || args.has("--target-cpu") || args.has("--target-features"))
         pipeline.context.target = backend::pass_target_info(backend::resolve_target(

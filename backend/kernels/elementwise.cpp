@@ -71,3 +71,38 @@ GPT2C_KERNEL void gpt2c_k_to_bf16(const KernelArgs* a, int64_t begin, int64_t en
         for (int64_t k = K; k < Kp; ++k) out[r * Kp + k] = 0;
     }
 }
+
+// p: x [R,K] f32, out [R,Kq+4] bytes: each row quantized with its own scale
+// s = max |x| / 127 to q = round(x / s) in [-127, 127], stored as q + 128 (the
+// unsigned operand of vpdpbusd), zero-padded to Kq (K rounded up to 4) with
+// q = 0, then s as float32. x = s * (byte - 128), up to s/2. A row with a NaN
+// or an infinity gets s = NaN, so the projection's outputs are NaN, as the
+// float32 path's would be, not quietly finite.
+GPT2C_KERNEL int64_t gpt2c_k_quantize_rows_tasks(const KernelArgs* a, int64_t R, int64_t K, int64_t row_bytes) {
+    return R;
+}
+GPT2C_KERNEL void gpt2c_k_quantize_rows(const KernelArgs* a, int64_t begin, int64_t end, int64_t R, int64_t K,
+                                        int64_t row_bytes) {
+    const float* x = (const float*)a->p[0];
+    unsigned char* out = (unsigned char*)a->p[1];
+    const int64_t Kq = row_bytes - 4;
+    for (int64_t r = begin; r < end; ++r) {
+        const float* row = x + r * K;
+        unsigned char* q = out + r * row_bytes;
+        float absmax = 0.0f, nonfinite = 0.0f;  // x - x is 0, or NaN for a NaN or an infinity
+        for (int64_t k = 0; k < K; ++k) {
+            const float v = __builtin_fabsf(row[k]);
+            absmax = v > absmax ? v : absmax;
+            nonfinite += row[k] - row[k];
+        }
+        const float scale = absmax / 127.0f + nonfinite;
+        const float inv = absmax > 0.0f ? 127.0f / absmax : 0.0f;
+        for (int64_t k = 0; k < K; ++k) {
+            float v = __builtin_rintf(row[k] * inv);
+            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+            q[k] = (unsigned char)((int32_t)v + 128);
+        }
+        for (int64_t k = K; k < Kq; ++k) q[k] = 128;
+        __builtin_memcpy(q + Kq, &scale, 4);
+    }
+}

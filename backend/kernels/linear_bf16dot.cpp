@@ -22,6 +22,10 @@ struct Bf16PairPanels {
     static int64_t row_bytes(int64_t nr) { return nr * 2; }
     static const char* values(const char* panel, int64_t nr) { return panel; }
     static const float* scales(const char* panel) { return nullptr; }
+    static int64_t lda(int64_t K) { return K; }
+    static float total(float acc, const uint16_t* x_row, int64_t K, const char* panel, int64_t nr, int64_t j) {
+        return acc;
+    }
 
     // Columns v*16..v*16+15 of pair-row p: 32 bf16 (k, k+1 for each column).
     static __m512bh load_pairs(const char* B, int64_t p, int64_t nr, int v) {
@@ -77,16 +81,7 @@ struct Bf16PairPanels {
     }
 };
 
-// p: x bf16 [M,K] (K even), W bf16 k-pair panels, bias [N] | null, residual [M,N] | null, out [M,N] f32.
-GPT2C_KERNEL int64_t gpt2c_k_linear_bf16dot_tasks(const KernelArgs* a, int64_t M, int64_t K, int64_t N, int64_t nr,
-                                                  int64_t mr, int64_t kc, int64_t has_bias, int64_t act,
-                                                  int64_t has_residual) {
-    return (N + nr - 1) / nr;
-}
-GPT2C_KERNEL void gpt2c_k_linear_bf16dot(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K,
-                                         int64_t N, int64_t nr, int64_t mr, int64_t kc, int64_t has_bias, int64_t act,
-                                         int64_t has_residual) {
-    linear_panels_nr<Bf16PairPanels>(a, begin, end, M, K, N, nr, mr, kc, has_bias, act, has_residual);
-}
+// x: bf16 rows [M,K] (K even, to_bf16); W: bf16 k-pair panels.
+GPT2C_LINEAR_PANELS_KERNEL(linear_bf16dot, Bf16PairPanels)
 
 #pragma clang attribute pop

@@ -6,6 +6,12 @@
 
 static const int64_t kColumnBlock = 64;
 
+// int8 panels start with nr float32 column scales: 4 rows of nr bytes. Those
+// packed as k-quads for integer dot products (linear_int8dot.cpp) then hold nr
+// int32 column sums in 4 more (ir/verifier.h: kInt8ScaleRows, kInt8QuadHeaderRows).
+static const int64_t kInt8ScaleRows = 4;
+static const int64_t kInt8QuadHeaderRows = 8;
+
 // How far ahead the first row block of a projection prefetches its panel.
 // That block streams the panel from memory, one stream per thread, and its
 // loads were where batched decode stalled (perf annotate); later row blocks

@@ -15,8 +15,14 @@
 // and no split of the tasks across threads changes a bit.
 //
 // A policy provides:
-//   typedef ... Input;                                 element of x (float, or uint16_t bf16)
+//   typedef ... Input;                                 element of x (float, uint16_t bf16, or
+//                                                      unsigned char: quantized rows)
 //   static const int64_t k_step;                       k blocks are multiples of this
+//   static int64_t lda(K);                             elements per row of x
+//   static float total(acc, x_row, K, panel, nr, j);   what micro/gemv accumulated for
+//                                                      column j (kept in a float's bits),
+//                                                      as the float sum the column scale
+//                                                      multiplies (int8 dot: int32 sums)
 //   static int64_t bytes(K, nr), row_bytes(nr);        panel size, panel bytes per row k
 //   static const char* values(panel, nr);              where row 0 starts
 //   static const float* scales(panel);                 column scales, or null
@@ -72,6 +78,7 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
     const int64_t nr = NV * 16;
     const int64_t panel_bytes = Policy::bytes(K, nr);
     const int64_t row_bytes = Policy::row_bytes(nr);
+    const int64_t lda = Policy::lda(K);
     kc = kc <= 0 || kc > K ? K : (kc + Policy::k_step - 1) / Policy::k_step * Policy::k_step;
     float tile[8 * NV * 16] __attribute__((aligned(64)));
     if (M == 1) {
@@ -83,11 +90,12 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
             if (group == kGemvPanels) Policy::template gemv<NV, kGemvPanels>(x, K, values, y);
             else for (int64_t g = 0; g < group; ++g) Policy::template gemv<NV, 1>(x, K, values + g, y + g);
             for (int64_t g = 0; g < group; ++g) {
-                const float* scale = Policy::scales(w + (first + g) * panel_bytes);
+                const char* pw = w + (first + g) * panel_bytes;
+                const float* scale = Policy::scales(pw);
                 const int64_t n0 = (first + g) * nr, width = N - n0 < nr ? N - n0 : nr;
                 for (int64_t j = 0; j < width; ++j)
-                    out[n0 + j] = epilogue(scaled(y[g][j], scale, j), bias, residual, 0, n0 + j, N,
-                                           has_bias, act, has_residual);
+                    out[n0 + j] = epilogue(scaled(Policy::total(y[g][j], x, K, pw, nr, j), scale, j), bias,
+                                           residual, 0, n0 + j, N, has_bias, act, has_residual);
             }
         }
         return;
@@ -104,16 +112,16 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
                 for (int64_t m0 = 0; m0 < M; m0 += 8) {
                     int64_t rows = M - m0 < 8 ? M - m0 : 8;
                     if (m0 == 0)
-                        block_rows<Policy, NV, true>(x + k0, K, values + k0 * row_bytes, kb, out + n0, N, rows, mr,
+                        block_rows<Policy, NV, true>(x + k0, lda, values + k0 * row_bytes, kb, out + n0, N, rows, mr,
                                                      k0 > 0);
                     else
-                        block_rows<Policy, NV, false>(x + m0 * K + k0, K, values + k0 * row_bytes, kb,
+                        block_rows<Policy, NV, false>(x + m0 * lda + k0, lda, values + k0 * row_bytes, kb,
                                                       out + m0 * N + n0, N, rows, mr, k0 > 0);
                 }
             }
             for (int64_t m = 0; m < M; ++m)
                 for (int64_t j = 0; j < nr; ++j) {
-                    float v = out[m * N + n0 + j];
+                    float v = Policy::total(out[m * N + n0 + j], x + m * lda, K, pw, nr, j);
                     out[m * N + n0 + j] =
                         epilogue(scaled(v, scale, j), bias, residual, m, n0 + j, N, has_bias, act, has_residual);
                 }
@@ -122,12 +130,12 @@ GPT2C_INLINE void linear_panels(const KernelArgs* a, int64_t begin, int64_t end,
                 int64_t rows = M - m0 < 8 ? M - m0 : 8;
                 for (int64_t k0 = 0; k0 < K; k0 += kc) {
                     int64_t kb = K - k0 < kc ? K - k0 : kc;
-                    block_rows<Policy, NV, false>(x + m0 * K + k0, K, values + k0 * row_bytes, kb, tile, nr, rows,
-                                                  mr, k0 > 0);
+                    block_rows<Policy, NV, false>(x + m0 * lda + k0, lda, values + k0 * row_bytes, kb, tile, nr,
+                                                  rows, mr, k0 > 0);
                 }
                 for (int64_t m = 0; m < rows; ++m)
                     for (int64_t j = 0; j < width; ++j) {
-                        float v = tile[m * nr + j];
+                        float v = Policy::total(tile[m * nr + j], x + (m0 + m) * lda, K, pw, nr, j);
                         out[(m0 + m) * N + n0 + j] = epilogue(scaled(v, scale, j), bias, residual, m0 + m, n0 + j,
                                                               N, has_bias, act, has_residual);
                     }
@@ -146,3 +154,18 @@ GPT2C_INLINE void linear_panels_nr(const KernelArgs* a, int64_t begin, int64_t e
     if (nr == 48) return linear_panels<Policy, 3>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
     if (nr == 64) return linear_panels<Policy, 4>(a, begin, end, M, K, N, mr, kc, has_bias, act, has_residual);
 }
+
+// The entry points of a dot-product projection kernel NAME over POLICY (one
+// task per panel): p: x [M, POLICY::lda(K)], W panels, bias [N] | null,
+// residual [M,N] | null, out [M,N] f32.
+#define GPT2C_LINEAR_PANELS_KERNEL(NAME, POLICY)                                                                 \
+    GPT2C_KERNEL int64_t gpt2c_k_##NAME##_tasks(const KernelArgs* a, int64_t M, int64_t K, int64_t N, int64_t nr, \
+                                                int64_t mr, int64_t kc, int64_t has_bias, int64_t act,           \
+                                                int64_t has_residual) {                                          \
+        return (N + nr - 1) / nr;                                                                                \
+    }                                                                                                            \
+    GPT2C_KERNEL void gpt2c_k_##NAME(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K,      \
+                                     int64_t N, int64_t nr, int64_t mr, int64_t kc, int64_t has_bias, int64_t act, \
+                                     int64_t has_residual) {                                                     \
+        linear_panels_nr<POLICY>(a, begin, end, M, K, N, nr, mr, kc, has_bias, act, has_residual);               \
+    }

@@ -64,6 +64,7 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
 }
 
 bool host_has_bf16_dot() { return backend::pass_target_info(backend::resolve_target("", "", "")).bf16_dot; }
+bool host_has_int8_dot() { return backend::pass_target_info(backend::resolve_target("", "", "")).int8_dot; }
 
 double max_abs(const std::vector<float>& v) {
     double m = 0;

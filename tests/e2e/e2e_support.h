@@ -35,6 +35,7 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
                     const std::string& target_triple = "", const std::string& kv_dtype = "f32");
 
 bool host_has_bf16_dot();
+bool host_has_int8_dot();
 
 double max_abs(const std::vector<float>& v);
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
