@@ -83,7 +83,7 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
                     {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),
                      I(e.residual)}};
         if (ir::is_k_quad_panels(m, op(1)))
-            return {"linear_int8dot", {op(0), op(1), bias, residual, index},
+            return {welem == ir::ElemType::Q4 ? "linear_q4dot" : "linear_int8dot", {op(0), op(1), bias, residual, index},
                     {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias),
                      I(activation_code(e.activation)), I(e.residual)}};
         return {"linear", {op(0), op(1), bias, residual, index},

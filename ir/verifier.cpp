@@ -160,10 +160,8 @@ LinearDims linear_dims(const Module& m, const Node& node) {
         int64_t nr = w.dims[2].value;
         if (n <= 0 || nr <= 0 || ceil_div(n, nr) != w.dims[0].value)
             fail("IR verifier: %{} (linear): attribute n = {} does not fit panels {}", node.name, n, format_type(w));
-        // int8 panels carry their nr float32 column scales in 4 leading rows
-        // (k-quad panels also their column sums, in 4 more).
-        const bool quads = is_k_quad_panels(m, node.operands[1]);
-        int64_t k = w.dims[1].value - (quads ? kInt8QuadHeaderRows : w.elem == ElemType::I8 ? kInt8ScaleRows : 0);
+        // int8 panels carry their nr float32 column scales in 4 leading rows.
+        int64_t k = w.dims[1].value - (w.elem == ElemType::I8 ? kInt8ScaleRows : 0);
         if (k <= 0) fail("IR verifier: %{} (linear): panels {} hold no rows", node.name, format_type(w));
         return {k, n};
     }
@@ -229,8 +227,7 @@ TensorType infer_type(const Module& m, int index) {
             c.rank(0, 2);
         c.constant(1);
         LinearDims d = linear_dims(m, node);
-        // Quantized rows end in their scale.
-        c.same_dim(0, 1, Dim::c(d.k + (quads ? kQuantizedRowScaleBytes : 0)));
+        c.same_dim(0, 1, Dim::c(quads ? quantized_row_bytes(d.k) : d.k));
         Epilogue e = parse_epilogue(node);
         int want = 2 + int(e.bias) + int(e.residual);
         if (n_ops != want) c.error(fmt::format("epilogue \"{}\" needs {} operands, found {}", format_epilogue(e), want, n_ops));
@@ -329,7 +326,8 @@ TensorType infer_type(const Module& m, int index) {
         c.rank(0, 2);
         Dim k = c.operand(0).dims[1];
         if (!k.is_const()) c.error("the quantized axis must be constant");
-        return TensorType{ElemType::I8, {c.operand(0).dims[0], Dim::c(k_quad_rows(k.value) + kQuantizedRowScaleBytes)}};
+        if (k.value > (int64_t(1) << 30)) c.error(fmt::format("K = {} is too large to quantize", k.value));
+        return TensorType{ElemType::I8, {c.operand(0).dims[0], Dim::c(quantized_row_bytes(k.value))}};
     }
     case OpKind::FoldLnWeight: {
         c.constant(0);
@@ -379,9 +377,10 @@ TensorType infer_type(const Module& m, int index) {
         }
         if (node.has_attr("k_quads") && node.bool_attr("k_quads")) {
             // Rows 4i..4i+3 side by side per column, for int8 dot products; K padded with zero rows.
-            if (dtype != "int8") c.error("attribute 'k_quads' needs dtype = \"int8\"");
-            if (k > INT64_MAX - 16) c.error(fmt::format("K = {} is too large for int8 panels", k));
-            return TensorType{ElemType::I8, {Dim::c(panels), Dim::c(k_quad_rows(k) + kInt8QuadHeaderRows), Dim::c(nr)}};
+            if (dtype != "int8" && dtype != "q4") c.error("attribute 'k_quads' needs dtype = \"int8\" or \"q4\"");
+            if (k > (int64_t(1) << 30)) c.error(fmt::format("K = {} is too large for k-quad panels", k));
+            if (dtype == "q4") return TensorType{ElemType::Q4, {Dim::c(panels), Dim::c(k), Dim::c(nr)}};
+            return TensorType{ElemType::I8, {Dim::c(panels), Dim::c(k_quad_rows(k) + kInt8ScaleRows), Dim::c(nr)}};
         }
         if (dtype == "f32") return f32({Dim::c(panels), Dim::c(k), Dim::c(nr)});
         if (dtype == "bf16") return TensorType{ElemType::BF16, {Dim::c(panels), Dim::c(k), Dim::c(nr)}};

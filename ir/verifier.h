@@ -41,16 +41,22 @@ bool is_k_pair_panels(const Module& module, int node);
 // Rows of nr bytes at the start of each int8 panel that hold its nr float32 column scales.
 constexpr int64_t kInt8ScaleRows = 4;
 
-// True when `node` is a pack_weight of int8 k-quads (k_quads = true): rows
-// 4i..4i+3 of each column side by side, as integer dot products (vpdpbusd)
-// read them, after the column scales and the columns' int32 sums of values.
-// A linear reading such a weight takes quantized rows (quantize_rows).
+// True when `node` is a pack_weight of k-quads (k_quads = true, int8 or q4):
+// rows 4i..4i+3 of each column side by side, as integer dot products
+// (vpdpbusd) read them: int8 as unsigned bytes w + 128 after the usual column
+// scales (i8[panels, K4 + 4, nr], K4 = K rounded up to 4); q4 as nibbles in
+// groups of 32 rows (docs/Q4_WEIGHTS.md). A linear reading such a weight takes
+// quantized rows (quantize_rows).
 bool is_k_quad_panels(const Module& module, int node);
-// Leading rows of nr bytes of an int8 k-quad panel: column scales, then column sums.
-constexpr int64_t kInt8QuadHeaderRows = 8;
 // K rounded up to a whole k-quad.
 constexpr int64_t k_quad_rows(int64_t k) { return (k + 3) / 4 * 4; }
-// Bytes after each quantized row's values: its float32 scale.
-constexpr int64_t kQuantizedRowScaleBytes = 4;
+// Bytes of a quantized row of K values (quantize_rows): Kp = K rounded up to 32
+// signed bytes, its float32 scale and int32 sum, then a plane of Kp bytes
+// holding each group of 32 bytes' int32 sum at the group's offset in it, so a
+// kernel finds a group's sum at a fixed distance (Kp + 8) from the group.
+constexpr int64_t kQuantGroup = 32;
+constexpr int64_t quantized_row_bytes(int64_t k) {
+    return 2 * ((k + kQuantGroup - 1) / kQuantGroup * kQuantGroup) + 8;
+}
 
 }  // namespace gpt2c::ir

@@ -15,9 +15,6 @@
 // projection computes exactly what float32 weights of those values would.
 // (bf16 k-pairs multiplied by the CPU's bf16 dot product are linear_bf16dot.cpp's.)
 enum WeightType { kF32 = 0, kBF16 = 1, kInt8 = 2, kQ4 = 3 };
-static const int64_t kQ4Group = 32;
-GPT2C_INLINE int64_t q4_group_bytes(int64_t nr) { return (2 + kQ4Group / 2) * nr; }
-GPT2C_INLINE int64_t q4_panel_bytes(int64_t K, int64_t nr) { return (K + kQ4Group - 1) / kQ4Group * q4_group_bytes(nr); }
 
 template <int WT>
 struct FloatPanels {
@@ -325,9 +322,10 @@ GPT2C_KERNEL void gpt2c_k_fold_ln_bias(const KernelArgs* a, int64_t begin, int64
 // gives the scale d = bf16(m / -8), values q = clamp(floor(w / d + 8.5), 0, 15),
 // so m itself is exactly -8 * d up to d's rounding). `interleave` rows of a
 // column are adjacent, for the dot-product kernels: 2 (bf16 k-pairs,
-// [ceil(K/2)][nr][2], an odd K gets a zero row) or 4 (int8 k-quads,
-// [ceil(K/4)][nr][4] after the scales and the nr int32 sums of each column's
-// values, which linear_int8dot.cpp subtracts 128 times); 1 otherwise.
+// [ceil(K/2)][nr][2], an odd K gets a zero row) or 4 (k-quads: int8 as
+// unsigned bytes w + 128, [ceil(K/4)][nr][4] after the scales, zero rows past
+// K; q4 per group as 4 quad-pairs [4][nr][4 bytes], byte b of column j holding
+// row 8i + b in its low nibble and 8i + 4 + b in its high one); 1 otherwise.
 
 GPT2C_KERNEL int64_t gpt2c_k_pack_weight_tasks(const KernelArgs* a, int64_t K, int64_t N, int64_t layout, int64_t nr,
                                                int64_t wdtype, int64_t has_gamma, int64_t interleave) {
@@ -339,17 +337,14 @@ GPT2C_KERNEL void gpt2c_k_pack_weight(const KernelArgs* a, int64_t begin, int64_
     const float* gamma = (const float*)a->p[1];
     char* out = (char*)a->p[2];
     const bool k_pairs = interleave == 2, k_quads = interleave == 4;
-    const int64_t rows = (K + interleave - 1) / interleave * interleave;
-    const int64_t header_rows = k_quads ? kInt8QuadHeaderRows : kInt8ScaleRows;
+    const int64_t rows = (K + interleave - 1) / interleave * interleave;  // q4 pads to whole groups anyway
     const int64_t panel_bytes = wdtype == kF32    ? K * nr * 4
                                 : wdtype == kBF16 ? rows * nr * 2
                                 : wdtype == kQ4   ? q4_panel_bytes(K, nr)
-                                                  : (rows + header_rows) * nr;
+                                                  : (rows + kInt8ScaleRows) * nr;
     float tile[64] __attribute__((aligned(64)));  // one row k of the panel, scaled (nr <= 64)
     float inv_scale[64];
-    int32_t column_sum[64];  // k-quads: each column's sum of int8 values
     for (int64_t panel = begin; panel < end; ++panel) {
-        for (int64_t j = 0; j < nr; ++j) column_sum[j] = 0;
         char* dst = out + panel * panel_bytes;
         const int64_t n0 = panel * nr, width = N - n0 < nr ? N - n0 : nr;
         // The panel's row k: W[k, n0..n0+width) times gamma[k], zero beyond N.
@@ -384,8 +379,10 @@ GPT2C_KERNEL void gpt2c_k_pack_weight(const KernelArgs* a, int64_t begin, int64_
                     for (int64_t j = 0; j < nr; ++j) {
                         float q = __builtin_floorf(tile[j] * inv[j] + 8.5f);
                         const unsigned char nibble = (unsigned char)(q < 0.0f ? 0.0f : q > 15.0f ? 15.0f : q);
-                        unsigned char* byte = data + r / 2 * nr + j;
-                        *byte = r % 2 ? (unsigned char)((*byte & 0x0f) | (nibble << 4)) : (unsigned char)((*byte & 0xf0) | nibble);
+                        // k-quads: rows 8i..8i+3 in the low nibbles of 4 bytes, 8i+4..8i+7 in their high ones
+                        unsigned char* byte = k_quads ? data + ((r / 8) * nr + j) * 4 + r % 4 : data + r / 2 * nr + j;
+                        const bool high = k_quads ? r % 8 >= 4 : r % 2;
+                        *byte = high ? (unsigned char)((*byte & 0x0f) | (nibble << 4)) : (unsigned char)((*byte & 0xf0) | nibble);
                     }
                 }
             }
@@ -416,25 +413,19 @@ GPT2C_KERNEL void gpt2c_k_pack_weight(const KernelArgs* a, int64_t begin, int64_
             } else if (wdtype == kBF16) {
                 for (int64_t j = 0; j < nr; ++j) ((uint16_t*)dst)[k * nr + j] = to_bf16(tile[j]);
             } else {
-                signed char* q = (signed char*)(dst + header_rows * nr);
+                signed char* q = (signed char*)(dst + kInt8ScaleRows * nr);
                 for (int64_t j = 0; j < nr; ++j) {
                     float v = tile[j] * inv_scale[j];
                     signed char value = (signed char)__builtin_roundf(v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v));
-                    if (k_quads) {
-                        q[((k / 4) * nr + j) * 4 + k % 4] = value;
-                        column_sum[j] += value;
-                    } else {
-                        q[k * nr + j] = value;
-                    }
+                    if (k_quads) ((unsigned char*)q)[((k / 4) * nr + j) * 4 + k % 4] = (unsigned char)(value + 128);
+                    else q[k * nr + j] = value;
                 }
             }
         }
         if (k_pairs && K % 2)
             for (int64_t j = 0; j < nr; ++j) ((uint16_t*)dst)[((K / 2) * nr + j) * 2 + 1] = 0;
-        if (k_quads) {
+        if (k_quads && wdtype == kInt8)  // rows past K: value 0
             for (int64_t k = K; k < rows; ++k)
-                for (int64_t j = 0; j < nr; ++j) dst[header_rows * nr + ((k / 4) * nr + j) * 4 + k % 4] = 0;
-            __builtin_memcpy(dst + kInt8ScaleRows * nr, column_sum, nr * 4);
-        }
+                for (int64_t j = 0; j < nr; ++j) dst[kInt8ScaleRows * nr + ((k / 4) * nr + j) * 4 + k % 4] = (char)128;
     }
 }

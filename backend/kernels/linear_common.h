@@ -6,11 +6,20 @@
 
 static const int64_t kColumnBlock = 64;
 
-// int8 panels start with nr float32 column scales: 4 rows of nr bytes. Those
-// packed as k-quads for integer dot products (linear_int8dot.cpp) then hold nr
-// int32 column sums in 4 more (ir/verifier.h: kInt8ScaleRows, kInt8QuadHeaderRows).
+// int8 panels start with nr float32 column scales: 4 rows of nr bytes (ir/verifier.h: kInt8ScaleRows).
 static const int64_t kInt8ScaleRows = 4;
-static const int64_t kInt8QuadHeaderRows = 8;
+
+// q4 panels: per group of kQ4Group rows, nr bf16 scales then kQ4Group/2 rows of nr bytes.
+static const int64_t kQ4Group = 32;
+GPT2C_INLINE int64_t q4_group_bytes(int64_t nr) { return (2 + kQ4Group / 2) * nr; }
+GPT2C_INLINE int64_t q4_panel_bytes(int64_t K, int64_t nr) { return (K + kQ4Group - 1) / kQ4Group * q4_group_bytes(nr); }
+
+// Quantized rows (quantize_rows, ir/verifier.h quantized_row_bytes): Kp = K rounded
+// up to kQuantGroup signed bytes, the row's float32 scale, the int32 sum of its
+// bytes, then a plane of Kp bytes with the int32 sum of group g at offset g * 32.
+static const int64_t kQuantGroup = 32;
+GPT2C_INLINE int64_t quant_padded(int64_t K) { return (K + kQuantGroup - 1) / kQuantGroup * kQuantGroup; }
+GPT2C_INLINE int64_t quant_row_bytes(int64_t K) { return 2 * quant_padded(K) + 8; }
 
 // How far ahead the first row block of a projection prefetches its panel.
 // That block streams the panel from memory, one stream per thread, and its

@@ -127,13 +127,16 @@ TEST_CASE("batched steps: each sequence's logits are exactly what it gets alone"
     }
 }
 
-TEST_CASE("batched steps: bf16 and int8 libraries (with and without dot products) and a bf16 KV cache keep each sequence exact too", "[e2e][batch]") {
+TEST_CASE("batched steps: bf16, int8 and q4 libraries (with and without dot products) and a bf16 KV cache keep each sequence exact too", "[e2e][batch]") {
     struct Variant {
         std::string dtype, features, kv_dtype;
     };
     std::vector<Variant> variants = {{"bf16", "-avx512bf16", "f32"}, {"int8", "-avx512vnni", "f32"}, {"f32", "", "bf16"}};
     if (host_has_bf16_dot()) variants.push_back({"bf16", "", "f32"});
-    if (host_has_int8_dot()) variants.push_back({"int8", "", "f32"});
+    if (host_has_int8_dot()) {
+        variants.push_back({"int8", "", "f32"});
+        variants.push_back({"q4", "", "f32"});
+    }
     for (const char* name : {"m8_long_context_f32", "m9_wide_head_f16", "m10_deep_mlp_bf16"}) {
         const std::string dir = kDataDir + "/models/" + name;
         const Reference ref = load_reference(dir);
