@@ -47,8 +47,8 @@ static_assert(offsetof(gpt2c_host, parallel_for) == 8);
 
 class Codegen {
 public:
-    Codegen(const ir::Module& m, const BufferPlan& plan, llvm::Module& out)
-        : m_(m), plan_(plan), out_(out), ctx_(out.getContext()), b_(ctx_) {
+    Codegen(const ir::Module& m, const BufferPlan& plan, const passes::TargetInfo& target, llvm::Module& out)
+        : m_(m), plan_(plan), target_(target), out_(out), ctx_(out.getContext()), b_(ctx_) {
         i64_ = llvm::Type::getInt64Ty(ctx_);
         i32_ = llvm::Type::getInt32Ty(ctx_);
         f32_ = llvm::Type::getFloatTy(ctx_);
@@ -132,6 +132,7 @@ private:
 
     const ir::Module& m_;
     const BufferPlan& plan_;
+    const passes::TargetInfo target_;  // which feature-specific kernels the target may call
     llvm::Module& out_;
     llvm::LLVMContext& ctx_;
     llvm::IRBuilder<> b_;
@@ -231,7 +232,7 @@ private:
     }
 
     void emit_node(const Frame& f, int node) {
-        KernelCall call = describe_kernel_call(m_, node);
+        KernelCall call = describe_kernel_call(m_, node, target_);
         if (call.pointers.size() > 6) fail("internal error: kernel {} takes more than 6 buffers", call.kernel);
         for (size_t i = 0; i < call.pointers.size(); ++i)
             b_.CreateStore(buffer(f, call.pointers[i]), field(f.kargs, int(8 * i)));
@@ -315,7 +316,7 @@ std::unique_ptr<llvm::Module> generate_llvm_module(const ir::Module& module, con
     std::unique_ptr<llvm::Module> out = load_kernel_module(context, arch_of_triple(target.triple));
     out->setModuleIdentifier(module.name);
     prepare_kernels(*out, target);
-    Codegen codegen(module, plan, *out);
+    Codegen codegen(module, plan, pass_target_info(target), *out);
     llvm::Function* prepare = codegen.emit_entry("gpt2c_prepare", false);
     llvm::Function* forward = codegen.emit_entry("gpt2c_forward", true);
     // The entry points are long straight lines of argument stores and parallel_for

@@ -47,7 +47,7 @@ std::vector<Scalar> three_dims(const ir::TensorType& type) {
 
 }  // namespace
 
-KernelCall describe_kernel_call(const ir::Module& m, int index) {
+KernelCall describe_kernel_call(const ir::Module& m, int index, const passes::TargetInfo& target) {
     const ir::Node& n = m.nodes[index];
     auto op = [&](int i) { return n.operands[i]; };
     auto dim = [&](int operand, int d) { return Scalar::of(m.nodes[op(operand)].type.dims[d]); };
@@ -82,10 +82,17 @@ KernelCall describe_kernel_call(const ir::Module& m, int index) {
             return {"linear_bf16dot", {op(0), op(1), bias, residual, index},
                     {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),
                      I(e.residual)}};
-        if (ir::is_k_quad_panels(m, op(1)))
-            return {welem == ir::ElemType::Q4 ? "linear_q4dot" : "linear_int8dot", {op(0), op(1), bias, residual, index},
-                    {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias),
-                     I(activation_code(e.activation)), I(e.residual)}};
+        if (ir::is_k_quad_panels(m, op(1))) {
+            // AVX512_VNNI multiplies 16 columns per zmm register; AVX-VNNI (no AVX-512) in two ymm.
+            if (target.int8_dot_bytes == 0)
+                fail("backend: %{} (linear) reads k-quad panels (integer dot products), but the target has neither "
+                     "AVX512_VNNI nor AVX-VNNI", n.name);
+            const std::string width = target.int8_dot_bytes == 32 ? "_ymm" : "";
+            return {(welem == ir::ElemType::Q4 ? "linear_q4dot" : "linear_int8dot") + width,
+                    {op(0), op(1), bias, residual, index},
+                    {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),
+                     I(e.residual)}};
+        }
         return {"linear", {op(0), op(1), bias, residual, index},
                 {dim(0, 0), I(d.k), I(d.n), I(layout_code(layout)), I(nr), I(wdtype), I(mr), I(kc), I(e.bias),
                  I(activation_code(e.activation)), I(e.residual)}};

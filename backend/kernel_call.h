@@ -5,6 +5,7 @@
 #pragma once
 
 #include "ir/ir.h"
+#include "passes/pass.h"
 
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ struct KernelCall {
     std::vector<Scalar> scalars;
 };
 
-KernelCall describe_kernel_call(const ir::Module& module, int node);
+// `target` picks among kernels written for CPU features (the integer dot
+// product's register width); the graph already says which storage each op reads.
+KernelCall describe_kernel_call(const ir::Module& module, int node, const passes::TargetInfo& target);
 
 int64_t activation_code(const std::string& name);
 

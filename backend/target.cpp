@@ -87,11 +87,13 @@ passes::TargetInfo pass_target_info(const TargetSpec& target) {
     if (arch_of_triple(target.triple) == CpuArch::X86_64) {
         out.vector_bytes = info->checkFeatures("+avx512f") ? 64 : info->checkFeatures("+avx") ? 32 : 16;
         out.bf16_dot = info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512bf16");
-        out.int8_dot = info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512vnni");
+        out.int8_dot_bytes = info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512vnni") ? 64
+                             : info->checkFeatures("+avx2,+fma,+avxvnni")                   ? 32
+                                                                                             : 0;
     } else {
         out.vector_bytes = 16;  // NEON; SVE's vector length is not known at compile time
         out.bf16_dot = false;   // the bf16 dot-product kernel is written for AVX512_BF16
-        out.int8_dot = false;   // and the int8 one for AVX512_VNNI
+        out.int8_dot_bytes = 0; // and the int8 ones for AVX512_VNNI and AVX-VNNI
     }
     return out;
 }

@@ -31,7 +31,8 @@ std::vector<std::string> enabled_features(const TargetSpec& target);
 
 // What the graph passes may know of the target: the widest vector register
 // (64 bytes with AVX-512F, 32 with AVX/AVX2, 16 otherwise: SSE, NEON), what the tiling
-// passes size micro-kernels for, and whether it has AVX512_BF16 dot products.
+// passes size micro-kernels for, whether it has AVX512_BF16 dot products, and
+// its integer dot products' width (AVX512_VNNI, AVX-VNNI).
 passes::TargetInfo pass_target_info(const TargetSpec& target);
 
 // Throws gpt2c::Error for an unknown CPU or triple.

@@ -32,3 +32,23 @@ def ensure_checkpoint(model_dir, shape="124m"):
     if not os.path.exists(os.path.join(model_dir, "model.safetensors")):
         subprocess.run([sys.executable, os.path.join(HERE, "make_checkpoint.py"), model_dir, "--shape", shape],
                        check=True)
+
+
+def dot_product_kind(ir_text):
+    """Which dot product a compiled library multiplies with, from its IR (--emit-ir):
+    "int8" (k-quad panels, vpdpbusd), "bf16" (k-pair panels, vdpbf16ps) or None (float32 FMAs)."""
+    if "k_quads = true" in ir_text:
+        return "int8"
+    if "k_pairs = true" in ir_text:
+        return "bf16"
+    return None
+
+
+def peak_used(peak, dot, dtype):
+    """The arithmetic peak (gpt2c_fma_peak) a library's prefill is measured against: the int8 or
+    bf16 dot product's when it multiplies with one, bf16's for bf16 weights, else float32 FMAs'."""
+    if dot == "int8":
+        return peak.get("int8_gops")
+    if dot == "bf16" or dtype == "bf16":
+        return peak["bf16_gflops"]
+    return peak["fp32_gflops"]

@@ -1,9 +1,10 @@
-/* bench/fma_peak.c - measures the CPU's float32 FMA peak (and its bf16 dot-product peak) with N threads.
+/* bench/fma_peak.c - measures the CPU's float32 FMA peak (and its bf16 and int8 dot-product peaks) with N threads.
  * usage: gpt2c_fma_peak [threads=2]; prints one JSON object:
- *   {"fp32_gflops": ..., "bf16_gflops": ... or null, "isa": "avx512" | "avx2" | "sse"}
+ *   {"fp32_gflops": ..., "bf16_gflops": ... or null, "int8_gops": ... or null, "isa": "avx512" | "avx2" | "sse"}
  * Each thread runs 12 independent accumulator chains of the widest FMA the CPU has (AVX-512,
  * else AVX2+FMA, else SSE mul+add), enough to cover the FMA latency on current x86 cores;
- * bf16 counts vdpbf16ps as 2 multiply-adds per float32 lane. Best of 3 passes. This is the
+ * bf16 counts vdpbf16ps as 2 multiply-adds per float32 lane, int8 vpdpbusd (AVX512_VNNI) as 4 per
+ * int32 lane (a multiply and an add each, like a FMA's 2 flops). Best of 3 passes. This is the
  * denominator of "fraction of peak" in bench/run_bench.py. */
 #include <pthread.h>
 #include <stdint.h>
@@ -12,7 +13,7 @@
 #include <time.h>
 
 typedef struct {
-    int kind; /* 0 fp32, 1 bf16 */
+    int kind; /* 0 fp32, 1 bf16, 2 int8 */
     long iterations;
     double flops;
 } Work;
@@ -38,6 +39,7 @@ typedef struct {
 #define FMA3(R, r) "vfmadd231ps %%" R "12,%%" R "13,%%" R #r "\n"
 #define DPBF16(R, r) "vdpbf16ps %%" R "12,%%" R "13,%%" R #r "\n"
 #define ADDPS(R, r) "addps %%" R "12,%%" R #r "\n"
+#define DPBUSD(R, r) "vpdpbusd %%" R "12,%%" R "13,%%" R #r "\n"
 
 __attribute__((target("avx512f"))) static double fp32_avx512(long n) {
     PEAK_LOOP(FMA3, "zmm", "vxorps %%zmm0,%%zmm0,%%zmm0", "vmovaps", n);
@@ -47,6 +49,11 @@ __attribute__((target("avx512f"))) static double fp32_avx512(long n) {
 __attribute__((target("avx512f,avx512bf16"))) static double bf16_avx512(long n) {
     PEAK_LOOP(DPBF16, "zmm", "vxorps %%zmm0,%%zmm0,%%zmm0", "vmovaps", n);
     return (double)n * 12 * 32 * 2;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) static double int8_avx512(long n) {
+    PEAK_LOOP(DPBUSD, "zmm", "vpxord %%zmm0,%%zmm0,%%zmm0", "vmovdqa64", n);
+    return (double)n * 12 * 64 * 2;
 }
 
 __attribute__((target("avx2,fma"))) static double fp32_avx2(long n) {
@@ -64,6 +71,7 @@ static int g_isa; /* 2 avx512, 1 avx2, 0 sse */
 static void* run(void* arg) {
     Work* w = (Work*)arg;
     if (w->kind == 1) w->flops = bf16_avx512(w->iterations);
+    else if (w->kind == 2) w->flops = int8_avx512(w->iterations);
     else if (g_isa == 2) w->flops = fp32_avx512(w->iterations);
     else if (g_isa == 1) w->flops = fp32_avx2(w->iterations);
     else w->flops = fp32_sse(w->iterations);
@@ -111,6 +119,8 @@ int main(int argc, char** argv) {
     printf("{\"fp32_gflops\": %.1f, ", fp32);
     if (has_bf16) printf("\"bf16_gflops\": %.1f, ", measure(1, threads));
     else printf("\"bf16_gflops\": null, ");
+    if (g_isa == 2 && __builtin_cpu_supports("avx512vnni")) printf("\"int8_gops\": %.1f, ", measure(2, threads));
+    else printf("\"int8_gops\": null, ");
     printf("\"isa\": \"%s\", \"threads\": %d}\n", g_isa == 2 ? "avx512" : g_isa == 1 ? "avx2" : "sse", threads);
     return 0;
 }

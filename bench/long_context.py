@@ -13,7 +13,8 @@ a random one when the directory has none), then alternates, --repeats times:
 It prints the decode slowdown long / short (issue #14's goal: <= 1.3 for int8 at 1,000 tokens),
 the bytes a long-context decode step reads (weights plus the KV cache at that length) against
 the bandwidth roofline (gpt2c_bandwidth, measured just before), and the long prefill's GFLOPS
-as a fraction of the float32 FMA peak (gpt2c_fma_peak).
+as a fraction of the peak the library multiplies at (gpt2c_fma_peak: float32 FMAs, or the int8
+dot product's for libraries that use it).
 """
 import json
 import os
@@ -42,14 +43,16 @@ def main():
     bench_common.ensure_checkpoint(args.model)
     cfg = json.load(open(os.path.join(args.model, "config.json")))
     peak = run_json([os.path.join(args.build, "bin", "gpt2c_fma_peak"), str(args.threads)])
-    libs = []
+    libs, dots = [], {}
     for dtype in args.dtypes.split(","):
         for kv in args.kv_dtypes.split(","):
             lib = os.path.join(args.build, "bench", f"gpt2-124m-{dtype}-kv{kv}.so")
             os.makedirs(os.path.dirname(lib), exist_ok=True)
+            ir = lib[:-3] + ".ir"
             subprocess.run([gpt2c, "compile", args.model, "-o", lib, f"--weights-dtype={dtype}", f"--kv-dtype={kv}",
-                            "--pack-weights"], check=True, capture_output=True)
+                            "--pack-weights", "--emit-ir", ir], check=True, capture_output=True)
             libs.append((dtype, kv, lib))
+            dots[lib] = bench_common.dot_product_kind(open(ir).read())
     runs = {lib: {"short": [], "long": [], "prefill": [], "bandwidth": []} for _, _, lib in libs}
     for _ in range(args.repeats):  # alternate, so drift hits every library alike
         for _, _, lib in libs:
@@ -61,7 +64,8 @@ def main():
             r["prefill"].append(bench(gpt2c, lib, args.model, args, args.prefill_tokens, 0, 3)["prefill_tok_s"])
     flops = prefill_flops_per_token(cfg, args.prefill_tokens)
     print(f"GPT-2 124M shapes, {args.threads} threads, medians of {args.repeats} alternating runs; decode: "
-          f"{args.gen} tokens after the prompt; FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32.")
+          f"{args.gen} tokens after the prompt; FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32"
+          + (f", int8 dot-product peak {peak['int8_gops']:.0f} GOPS." if peak.get("int8_gops") else "."))
     print(f"| weights | KV | decode ms after {args.short} | after {args.long} | ratio | bytes/step at {args.long} "
           f"| roofline ms (reached) | prefill {args.prefill_tokens} tok/s | GFLOPS (of peak) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -73,9 +77,11 @@ def main():
         step_bytes = weight_bytes_per_token(lib[:-3] + ".json") + kv_bytes
         roofline = step_bytes / bandwidth / 1e6
         gflops = rate * flops / 1e9
-        print(f"| {dtype} | {kv} | {short:.2f} | {long_:.2f} | {long_ / short:.2f}x | {step_bytes / 1e6:.0f} MB "
+        used = bench_common.peak_used(peak, dots[lib], dtype)
+        name = dtype + (f" ({dots[lib]} dot)" if dots[lib] else "")
+        print(f"| {name} | {kv} | {short:.2f} | {long_:.2f} | {long_ / short:.2f}x | {step_bytes / 1e6:.0f} MB "
               f"| {roofline:.2f} ({100 * roofline / long_:.0f} %) | {rate:.0f} | {gflops:.0f} "
-              f"({100 * gflops / peak['fp32_gflops']:.0f} %) |")
+              f"({100 * gflops / used:.0f} %) |")
     for _, _, lib in libs:
         os.remove(lib[:-3] + ".weights")
 

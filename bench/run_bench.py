@@ -102,9 +102,11 @@ def measure_shape(args, gpt2c, shape, bench_args):
         # The packed weights are page cache: with XL's checkpoint and several packs cached at
         # once the kernel evicts mapped weight pages mid-run and decode reads them from disk.
         os.remove(lib[:-3] + ".weights")
-        # k-pair panels: the CPU's bf16 dot products do the multiplying (compare with the bf16 peak).
-        r["bf16_dot"] = "k_pairs = true" in open(ir).read()
-        r["engine"] = f"gpt2c {dtype}" + (" (bf16 dot)" if r["bf16_dot"] else "")
+        # k-pair / k-quad panels: the CPU's bf16 / int8 dot products do the multiplying (compare
+        # with that peak).
+        r["dot"] = bench_common.dot_product_kind(open(ir).read())
+        r["dtype"] = dtype
+        r["engine"] = f"gpt2c {dtype}" + (f" ({r['dot']} dot)" if r["dot"] else "")
         r["shape"] = shape
         r["roofline_ms"] = weight_bytes_per_token(lib[:-3] + ".json") / bandwidth / 1e6
         rows.append(r)
@@ -130,7 +132,7 @@ def print_table(args, shape, cfg, rows, peers, peak):
         pf, dm = r["prefill_tok_s"], r["decode_ms_per_token"]
         gflops = pf * flops / 1e9
         ours = r in rows
-        peak_used = peak["bf16_gflops"] if r.get("bf16_dot") or r["engine"].endswith("bf16") else peak["fp32_gflops"]
+        peak_used = bench_common.peak_used(peak, r.get("dot"), r.get("dtype", "bf16" if r["engine"].endswith("bf16") else "f32"))
         share = f"{gflops:.0f} ({100 * gflops / peak_used:.0f} %)" if peak_used else f"{gflops:.0f}"
         roof = f"{r['roofline_ms']:.1f} ms at {r['bandwidth_gb_s']:.0f} GB/s ({100 * r['roofline_ms'] / dm:.0f} %)" if ours else "-"
         vs_p = " / ".join(ratio(pf, peers[d]["prefill_tok_s"], True) for d in ("fp32", "bf16")) if ours and peers else "-"

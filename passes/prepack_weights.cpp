@@ -22,7 +22,7 @@
 // goes through `to_bf16` first: the kernel then multiplies pairs of bf16 into
 // float32 accumulators at twice the float32 FMA rate, at the cost of rounding
 // the activations that enter a projection to bf16 too. Likewise on a target
-// with int8 dot products (AVX512_VNNI) int8 and q4 panels are packed as
+// with int8 dot products (AVX512_VNNI or AVX-VNNI) int8 and q4 panels are packed as
 // k-quads (k_quads = true: rows 4i..4i+3 side by side, as unsigned bytes or
 // nibbles) and the linear's input goes through `quantize_rows`: each row
 // becomes int8 with its own scale (max |x| / 127), and the kernel multiplies
@@ -90,7 +90,7 @@ void run_prepack_weights(ir::Module& module, const PassContext& context) {
             pack.type.dims[1] = ir::Dim::c(dims.k + dims.k % 2);
         }
         // int32 sums of K products of at most 255 * 127 cannot overflow up to K = 65536.
-        const bool k_quads = (dtype == "int8" || dtype == "q4") && context.target.int8_dot && dims.k <= 65536;
+        const bool k_quads = (dtype == "int8" || dtype == "q4") && context.target.int8_dot_bytes > 0 && dims.k <= 65536;
         if (k_quads) {
             pack.attrs["k_quads"] = true;
             if (dtype == "int8") pack.type.dims[1] = ir::Dim::c(ir::k_quad_rows(dims.k) + ir::kInt8ScaleRows);

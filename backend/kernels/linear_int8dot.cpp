@@ -1,4 +1,4 @@
-// backend/kernels/linear_int8dot.cpp - int8 and q4 projections with the CPU's integer dot product (AVX512_VNNI vpdpbusd).
+// backend/kernels/linear_int8dot.cpp - int8 and q4 projections with the CPU's integer dot product (vpdpbusd).
 //
 // x arrives as quantized rows (quantize_rows: signed bytes q with a float32
 // scale per row, the row's sum of q and each 32-byte group's sum), W as
@@ -12,14 +12,87 @@
 // group's sum (n - 8) q = sum n q - 8 sum q. The loop nest is
 // linear_panels.h's, shared with the float32 path.
 //
-// Every function here is compiled for AVX512_VNNI (the pragma below). The
-// backend references these kernels only for targets that have it
-// (prepack-weights packs k-quads only then) and drops them otherwise.
+// Each policy is written once over Lanes, 16 columns of 32-bit lanes: one zmm
+// register (AVX512_VNNI: linear_int8dot, linear_q4dot) or two ymm (AVX-VNNI,
+// for CPUs without AVX-512: linear_int8dot_ymm, linear_q4dot_ymm). The pragma
+// below lets clang accept both instruction sets; the backend references only
+// the kernels the target has (kernel_call.cpp) and drops the others before
+// instruction selection.
 #include <immintrin.h>
 
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,avxvnni"))), apply_to = function)
 
 #include "linear_panels.h"
+
+// 16 columns in one zmm register.
+struct Zmm {
+    typedef __m512i I;
+    typedef __m512 F;
+    static I zero() { return _mm512_setzero_si512(); }
+    static F zero_f() { return _mm512_setzero_ps(); }
+    static I load(const void* p) { return _mm512_loadu_si512(p); }
+    static F load_f(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(void* p, I v) { _mm512_storeu_si512(p, v); }
+    static void store_f(float* p, F v) { _mm512_storeu_ps(p, v); }
+    static I set1(int32_t v) { return _mm512_set1_epi32(v); }
+    // acc + the sums of 4 products of unsigned bytes u and signed bytes s, per 32-bit lane.
+    static I dot(I acc, I u, I s) { return _mm512_dpbusd_epi32(acc, u, s); }
+    static I low_nibbles(I v) { return _mm512_and_si512(v, _mm512_set1_epi8(15)); }
+    static I high_nibbles(I v) { return _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)); }
+    static I times8(I v) { return _mm512_slli_epi32(v, 3); }
+    // 16 bf16 values as float32.
+    static F widen_bf16(const char* p) {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p)), 16));
+    }
+    // acc + d * (sum - x_sum8), the int32 difference converted once.
+    static F add_scaled(F acc, I sum, I x_sum8, F d) {
+        return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sum, x_sum8)), d, acc);
+    }
+};
+
+// 16 columns in two ymm registers (lo: columns 0..7, hi: 8..15).
+struct Ymm2 {
+    struct I {
+        __m256i lo, hi;
+    };
+    struct F {
+        __m256 lo, hi;
+    };
+    static I zero() { return {_mm256_setzero_si256(), _mm256_setzero_si256()}; }
+    static F zero_f() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+    static I load(const void* p) {
+        return {_mm256_loadu_si256((const __m256i*)p), _mm256_loadu_si256((const __m256i*)p + 1)};
+    }
+    static F load_f(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+    static void store(void* p, I v) {
+        _mm256_storeu_si256((__m256i*)p, v.lo);
+        _mm256_storeu_si256((__m256i*)p + 1, v.hi);
+    }
+    static void store_f(float* p, F v) {
+        _mm256_storeu_ps(p, v.lo);
+        _mm256_storeu_ps(p + 8, v.hi);
+    }
+    static I set1(int32_t v) { return {_mm256_set1_epi32(v), _mm256_set1_epi32(v)}; }
+    static I dot(I acc, I u, I s) { return {_mm256_dpbusd_avx_epi32(acc.lo, u.lo, s.lo), _mm256_dpbusd_avx_epi32(acc.hi, u.hi, s.hi)}; }
+    static I low_nibbles(I v) {
+        const __m256i m = _mm256_set1_epi8(15);
+        return {_mm256_and_si256(v.lo, m), _mm256_and_si256(v.hi, m)};
+    }
+    static I high_nibbles(I v) {
+        const __m256i m = _mm256_set1_epi8(15);
+        return {_mm256_and_si256(_mm256_srli_epi16(v.lo, 4), m), _mm256_and_si256(_mm256_srli_epi16(v.hi, 4), m)};
+    }
+    static I times8(I v) { return {_mm256_slli_epi32(v.lo, 3), _mm256_slli_epi32(v.hi, 3)}; }
+    static F widen_bf16(const char* p) {
+        const __m128i* h = (const __m128i*)p;
+        return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(h)), 16)),
+                _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(h + 1)), 16))};
+    }
+    static F add_scaled(F acc, I sum, I x_sum8, F d) {
+        return {_mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sum.lo, x_sum8.lo)), d.lo, acc.lo),
+                _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sum.hi, x_sum8.hi)), d.hi, acc.hi)};
+    }
+};
 
 // What every quantized row holds after its Kp bytes (linear_common.h).
 GPT2C_INLINE float row_scale(const unsigned char* row, int64_t K) {
@@ -32,17 +105,19 @@ GPT2C_INLINE int32_t row_sum(const unsigned char* row, int64_t K) {
     __builtin_memcpy(&sum, row + quant_padded(K) + 4, 4);
     return sum;
 }
-// The int32 starting at p in every lane (4 bytes of x, or a group's sum).
-GPT2C_INLINE __m512i broadcast32(const unsigned char* p) {
+// The int32 starting at p (4 bytes of x, or a group's sum).
+GPT2C_INLINE int32_t int32_at(const unsigned char* p) {
     int32_t v;
     __builtin_memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
+    return v;
 }
 
 // int8 weights: [K/4][nr][4] bytes w + 128 after nr float32 column scales
 // (K: a multiple of 4). The accumulators travel in float buffers as int32 bits.
+template <class V>
 struct Int8QuadPanels {
     typedef unsigned char Input;
+    typedef typename V::I I;
     static const int64_t k_step = 4;
     static int64_t bytes(int64_t K, int64_t nr) { return (K + kInt8ScaleRows) * nr; }
     static int64_t row_bytes(int64_t nr) { return nr; }
@@ -57,29 +132,26 @@ struct Int8QuadPanels {
     }
 
     // Columns v*16..v*16+15 of quad-row p: 64 bytes (k = 4p..4p+3 for each column).
-    static __m512i load_quads(const char* B, int64_t p, int64_t nr, int v) {
-        return _mm512_loadu_si512(B + (p * nr + v * 16) * 4);
-    }
+    static I load_quads(const char* B, int64_t p, int64_t nr, int v) { return V::load(B + (p * nr + v * 16) * 4); }
 
     template <int MR, int NV, bool PF>
     static GPT2C_MEMBER_INLINE void micro(const unsigned char* A, int64_t lda, const char* B, int64_t kc, float* C,
                                           int64_t ldc, bool accumulate) {
         const int64_t nr = NV * 16;
-        __m512i acc[MR][NV];
+        I acc[MR][NV];
         for (int m = 0; m < MR; ++m)
-            for (int v = 0; v < NV; ++v)
-                acc[m][v] = accumulate ? _mm512_loadu_si512(C + m * ldc + v * 16) : _mm512_setzero_si512();
+            for (int v = 0; v < NV; ++v) acc[m][v] = accumulate ? V::load(C + m * ldc + v * 16) : V::zero();
         for (int64_t p = 0; p < kc / 4; ++p) {
             if (PF) prefetch_ahead(B + p * nr * 4, nr * 4);
-            __m512i b[NV];
+            I b[NV];
             for (int v = 0; v < NV; ++v) b[v] = load_quads(B, p, nr, v);
             for (int m = 0; m < MR; ++m) {
-                const __m512i a = broadcast32(A + m * lda + 4 * p);
-                for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], b[v], a);
+                const I a = V::set1(int32_at(A + m * lda + 4 * p));
+                for (int v = 0; v < NV; ++v) acc[m][v] = V::dot(acc[m][v], b[v], a);
             }
         }
         for (int m = 0; m < MR; ++m)
-            for (int v = 0; v < NV; ++v) _mm512_storeu_si512(C + m * ldc + v * 16, acc[m][v]);
+            for (int v = 0; v < NV; ++v) V::store(C + m * ldc + v * 16, acc[m][v]);
     }
 
     // Decode: G panels at a time, G * NV independent accumulators, a prefetch
@@ -88,18 +160,18 @@ struct Int8QuadPanels {
     static GPT2C_MEMBER_INLINE void gemv(const unsigned char* x, int64_t K, const char* const* values,
                                          float (*y)[NV * 16]) {
         const int64_t nr = NV * 16;
-        __m512i acc[G][NV];
+        I acc[G][NV];
         for (int g = 0; g < G; ++g)
-            for (int v = 0; v < NV; ++v) acc[g][v] = _mm512_setzero_si512();
+            for (int v = 0; v < NV; ++v) acc[g][v] = V::zero();
         for (int64_t p = 0; p < K / 4; ++p) {
             for (int g = 0; g < G; ++g)
                 for (int v = 0; v < NV; ++v) __builtin_prefetch(values[g] + ((p + 16) * nr + v * 16) * 4);
-            const __m512i xq = broadcast32(x + 4 * p);
+            const I xq = V::set1(int32_at(x + 4 * p));
             for (int g = 0; g < G; ++g)
-                for (int v = 0; v < NV; ++v) acc[g][v] = _mm512_dpbusd_epi32(acc[g][v], load_quads(values[g], p, nr, v), xq);
+                for (int v = 0; v < NV; ++v) acc[g][v] = V::dot(acc[g][v], load_quads(values[g], p, nr, v), xq);
         }
         for (int g = 0; g < G; ++g)
-            for (int v = 0; v < NV; ++v) _mm512_storeu_si512(y[g] + v * 16, acc[g][v]);
+            for (int v = 0; v < NV; ++v) V::store(y[g] + v * 16, acc[g][v]);
     }
 };
 
@@ -108,8 +180,11 @@ struct Int8QuadPanels {
 // 8i + 4 + b (high) as n = q in [0, 15] (value (n - 8) d). A group's int32 sum
 // becomes float32 once, times d, added to a float32 accumulator per column:
 // the same chain of operations in micro and gemv, so decode equals prefill.
+template <class V>
 struct Q4QuadPanels {
     typedef unsigned char Input;
+    typedef typename V::I I;
+    typedef typename V::F F;
     static const int64_t k_step = kQ4Group;
     static int64_t bytes(int64_t K, int64_t nr) { return q4_panel_bytes(K, nr); }
     static int64_t row_bytes(int64_t nr) { return q4_group_bytes(nr) / kQ4Group; }  // exact at group starts
@@ -121,25 +196,14 @@ struct Q4QuadPanels {
         return acc * row_scale(x_row, K);
     }
 
-    // The 16 columns' bf16 scales of a group (starting at `group`), as float32.
-    static __m512 scales16(const char* group, int v) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(
-            _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(group + v * 32))), 16));
-    }
-    // The nibbles of 16 columns' quad-pair i of a group: low = rows 8i..8i+3, high = 8i+4..8i+7.
-    static void load_nibbles(const char* group, int64_t nr, int64_t i, int v, __m512i* low, __m512i* high) {
-        const __m512i raw = _mm512_loadu_si512(group + 2 * nr + (i * nr + v * 16) * 4);
-        const __m512i mask = _mm512_set1_epi8(15);
-        *low = _mm512_and_si512(raw, mask);
-        *high = _mm512_and_si512(_mm512_srli_epi16(raw, 4), mask);
-    }
-    // acc + d * (sum - 8 * (x's group sum)): one group's contribution.
-    static __m512 add_group(__m512 acc, __m512i sum, __m512i x_sum8, __m512 d) {
-        return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sum, x_sum8)), d, acc);
+    // 16 columns' group sum of quad-pair i: rows 8i..8i+3 times xa, rows 8i+4..8i+7 times xb.
+    static I add_pair(I sum, const char* group, int64_t nr, int64_t i, int v, I xa, I xb) {
+        const I raw = V::load(group + 2 * nr + (i * nr + v * 16) * 4);
+        return V::dot(V::dot(sum, V::low_nibbles(raw), xa), V::high_nibbles(raw), xb);
     }
 
     // Rows in 2s: 2 x NV int32 and float32 accumulators, the unpacked nibbles
-    // and the scales fit the 32 registers. A loop over the pairs, not MR / 2
+    // and the scales fit the registers. A loop over the pairs, not MR / 2
     // inlined copies, keeps the compile time of a q4 library near the float
     // path's. PF (prefetch) is a plain argument for the same reason.
     template <int MR, int NV, bool PF>
@@ -153,32 +217,36 @@ struct Q4QuadPanels {
     static GPT2C_MEMBER_INLINE void rows(const unsigned char* A, int64_t lda, const char* B, int64_t kc, float* C,
                                          int64_t ldc, bool accumulate, bool prefetch) {
         const int64_t nr = NV * 16, group_bytes = q4_group_bytes(nr), sums = (lda + 8) / 2;
-        __m512 acc[MR][NV];
+        F acc[MR][NV];
         for (int m = 0; m < MR; ++m)
-            for (int v = 0; v < NV; ++v) acc[m][v] = accumulate ? _mm512_loadu_ps(C + m * ldc + v * 16) : _mm512_setzero_ps();
+            for (int v = 0; v < NV; ++v) acc[m][v] = accumulate ? V::load_f(C + m * ldc + v * 16) : V::zero_f();
         for (int64_t g0 = 0; g0 < kc; g0 += kQ4Group) {
             const char* group = B + g0 / kQ4Group * group_bytes;
             if (prefetch) prefetch_ahead(group, group_bytes);
-            __m512i sum[MR][NV];
+            I sum[MR][NV];
             for (int m = 0; m < MR; ++m)
-                for (int v = 0; v < NV; ++v) sum[m][v] = _mm512_setzero_si512();
+                for (int v = 0; v < NV; ++v) sum[m][v] = V::zero();
             for (int64_t i = 0; i < 4; ++i) {
-                __m512i low[NV], high[NV];
-                for (int v = 0; v < NV; ++v) load_nibbles(group, nr, i, v, low + v, high + v);
+                I low[NV], high[NV];  // unpacked once for the MR rows
+                for (int v = 0; v < NV; ++v) {
+                    const I raw = V::load(group + 2 * nr + (i * nr + v * 16) * 4);
+                    low[v] = V::low_nibbles(raw);
+                    high[v] = V::high_nibbles(raw);
+                }
                 for (int m = 0; m < MR; ++m) {
-                    const __m512i xa = broadcast32(A + m * lda + g0 + 8 * i);
-                    const __m512i xb = broadcast32(A + m * lda + g0 + 8 * i + 4);
-                    for (int v = 0; v < NV; ++v)
-                        sum[m][v] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(sum[m][v], low[v], xa), high[v], xb);
+                    const I xa = V::set1(int32_at(A + m * lda + g0 + 8 * i));
+                    const I xb = V::set1(int32_at(A + m * lda + g0 + 8 * i + 4));
+                    for (int v = 0; v < NV; ++v) sum[m][v] = V::dot(V::dot(sum[m][v], low[v], xa), high[v], xb);
                 }
             }
             for (int m = 0; m < MR; ++m) {
-                const __m512i x_sum8 = _mm512_slli_epi32(broadcast32(A + m * lda + sums + g0), 3);
-                for (int v = 0; v < NV; ++v) acc[m][v] = add_group(acc[m][v], sum[m][v], x_sum8, scales16(group, v));
+                const I x_sum8 = V::times8(V::set1(int32_at(A + m * lda + sums + g0)));
+                for (int v = 0; v < NV; ++v)
+                    acc[m][v] = V::add_scaled(acc[m][v], sum[m][v], x_sum8, V::widen_bf16(group + v * 32));
             }
         }
         for (int m = 0; m < MR; ++m)
-            for (int v = 0; v < NV; ++v) _mm512_storeu_ps(C + m * ldc + v * 16, acc[m][v]);
+            for (int v = 0; v < NV; ++v) V::store_f(C + m * ldc + v * 16, acc[m][v]);
     }
 
     // Decode: the G panels' NV column vectors one after another within each
@@ -187,36 +255,34 @@ struct Q4QuadPanels {
     static GPT2C_MEMBER_INLINE void gemv(const unsigned char* x, int64_t K, const char* const* values,
                                          float (*y)[NV * 16]) {
         const int64_t nr = NV * 16, group_bytes = q4_group_bytes(nr), sums = quant_padded(K) + 8;
-        __m512 acc[G][NV];
+        F acc[G][NV];
         for (int g = 0; g < G; ++g)
-            for (int v = 0; v < NV; ++v) acc[g][v] = _mm512_setzero_ps();
+            for (int v = 0; v < NV; ++v) acc[g][v] = V::zero_f();
         for (int64_t g0 = 0; g0 < K; g0 += kQ4Group) {
             const int64_t offset = g0 / kQ4Group * group_bytes;
             for (int g = 0; g < G; ++g)
                 for (int64_t off = 0; off < group_bytes; off += 64) __builtin_prefetch(values[g] + offset + 2 * group_bytes + off);
-            __m512i xq[8];
-            for (int i = 0; i < 8; ++i) xq[i] = broadcast32(x + g0 + 4 * i);
-            const __m512i x_sum8 = _mm512_slli_epi32(broadcast32(x + sums + g0), 3);
+            I xq[8];
+            for (int i = 0; i < 8; ++i) xq[i] = V::set1(int32_at(x + g0 + 4 * i));
+            const I x_sum8 = V::times8(V::set1(int32_at(x + sums + g0)));
             for (int g = 0; g < G; ++g)
                 for (int v = 0; v < NV; ++v) {
                     const char* group = values[g] + offset;
-                    __m512i sum = _mm512_setzero_si512();
-                    for (int64_t i = 0; i < 4; ++i) {
-                        __m512i low, high;
-                        load_nibbles(group, nr, i, v, &low, &high);
-                        sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(sum, low, xq[2 * i]), high, xq[2 * i + 1]);
-                    }
-                    acc[g][v] = add_group(acc[g][v], sum, x_sum8, scales16(group, v));
+                    I sum = V::zero();
+                    for (int64_t i = 0; i < 4; ++i) sum = add_pair(sum, group, nr, i, v, xq[2 * i], xq[2 * i + 1]);
+                    acc[g][v] = V::add_scaled(acc[g][v], sum, x_sum8, V::widen_bf16(group + v * 32));
                 }
         }
         for (int g = 0; g < G; ++g)
-            for (int v = 0; v < NV; ++v) _mm512_storeu_ps(y[g] + v * 16, acc[g][v]);
+            for (int v = 0; v < NV; ++v) V::store_f(y[g] + v * 16, acc[g][v]);
     }
 };
 
 // x: quantized rows [M, quant_row_bytes(K)] (quantize_rows).
-// linear_int8dot: W int8 k-quad panels (K a multiple of 4); linear_q4dot: W q4 k-quad panels.
-GPT2C_LINEAR_PANELS_KERNEL(linear_int8dot, Int8QuadPanels)
-GPT2C_LINEAR_PANELS_KERNEL(linear_q4dot, Q4QuadPanels)
+// *_int8dot: W int8 k-quad panels (K a multiple of 4); *_q4dot: W q4 k-quad panels.
+GPT2C_LINEAR_PANELS_KERNEL(linear_int8dot, Int8QuadPanels<Zmm>)
+GPT2C_LINEAR_PANELS_KERNEL(linear_q4dot, Q4QuadPanels<Zmm>)
+GPT2C_LINEAR_PANELS_KERNEL(linear_int8dot_ymm, Int8QuadPanels<Ymm2>)
+GPT2C_LINEAR_PANELS_KERNEL(linear_q4dot_ymm, Q4QuadPanels<Ymm2>)
 
 #pragma clang attribute pop

@@ -51,7 +51,7 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
     options.target_triple = target_triple;
     options.target_cpu = target_cpu;
     options.target_features = target_features;
-    if (!target_features.empty() && target_triple.empty())
+    if (!target_features.empty() && target_triple.empty() && target_cpu.empty())
         options.target_features = backend::resolve_target("", "", "").features + "," + target_features;
     passes::PassContext context;
     context.weights_dtype = weights_dtype;
@@ -64,7 +64,12 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
 }
 
 bool host_has_bf16_dot() { return backend::pass_target_info(backend::resolve_target("", "", "")).bf16_dot; }
-bool host_has_int8_dot() { return backend::pass_target_info(backend::resolve_target("", "", "")).int8_dot; }
+bool host_has_int8_dot() { return host_int8_dot_bytes("") > 0; }
+int host_int8_dot_bytes(const std::string& features) {
+    const std::string host = backend::resolve_target("", "", "").features;
+    return backend::pass_target_info(backend::resolve_target("", "", features.empty() ? host : host + "," + features))
+        .int8_dot_bytes;
+}
 
 double max_abs(const std::vector<float>& v) {
     double m = 0;

@@ -27,7 +27,8 @@ std::filesystem::path scratch_dir();
 
 // Compiles like `gpt2c compile` (cached by its arguments in scratch_dir()): for this
 // machine, with `target_features` (an LLVM feature string appended to the host's,
-// e.g. "-avx512bf16"), or for another `target_cpu` (with that CPU's features), or
+// e.g. "-avx512bf16"), or for another `target_cpu` (with that CPU's features and
+// `target_features`, e.g. x86-64-v3 with "+avxvnni"), or
 // for another architecture `target_triple` (then `target_features` stand alone), with
 // the KV cache in `kv_dtype` ("f32" or "bf16").
 std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype = "f32",
@@ -36,6 +37,8 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
 
 bool host_has_bf16_dot();
 bool host_has_int8_dot();
+// The integer dot products' register width (64, 32 or 0 bytes) of this host with `features` appended.
+int host_int8_dot_bytes(const std::string& features);
 
 double max_abs(const std::vector<float>& v);
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);

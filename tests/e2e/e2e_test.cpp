@@ -203,3 +203,33 @@ TEST_CASE("an int8 library for a CPU with int8 dot products builds on any host",
     CHECK(max_abs_diff(prefill, prefill_logits(native, ref.tokens)) / ref.scale < ref.tolerance);
     CHECK(decode_logits(model, ref.tokens) == prefill);
 }
+
+// AVX-VNNI (integer dot products without AVX-512, as on client CPUs) runs the same
+// kernels on pairs of ymm registers. This host's CPU without AVX-512 must compute
+// what its AVX512_VNNI library computes (the int32 sums are exact, each output's
+// float32 operations the same), bit for bit; a portable x86-64-v3 + AVX-VNNI
+// library must keep decode equal to prefill; both are refused by name on a CPU
+// without AVX-VNNI.
+TEST_CASE("int8 and q4 libraries for AVX-VNNI (no AVX-512) compute what the AVX512_VNNI ones do", "[e2e]") {
+    const bool avx_vnni = host_isa_features().count("avxvnni") > 0;
+    if (avx_vnni) REQUIRE(host_int8_dot_bytes("-avx512f") == 32);
+    for (const char* name : {"m8_long_context_f32", "m4_quick_gelu_f32_1head_noscale", "m10_deep_mlp_bf16"}) {
+        const std::string dir = kDataDir + "/models/" + name;
+        const Reference ref = load_reference(dir);
+        for (const char* dtype : {"int8", "q4"}) {
+            INFO(name << " " << dtype);
+            const std::string portable = compile(dir, 3, dtype, "+avxvnni", "x86-64-v3");
+            if (!avx_vnni) {
+                CHECK_THROWS_WITH(Model::load(portable, dir, 2), Catch::Contains("avxvnni"));
+                continue;
+            }
+            auto v3 = Model::load(portable, dir, 2);
+            CHECK(decode_logits(v3, ref.tokens) == prefill_logits(v3, ref.tokens));
+            auto ymm = Model::load(compile(dir, 3, dtype, "-avx512f"), dir, 2);
+            std::vector<float> prefill = prefill_logits(ymm, ref.tokens);
+            CHECK(decode_logits(ymm, ref.tokens) == prefill);
+            if (host_int8_dot_bytes("") == 64)
+                CHECK(prefill == prefill_logits(Model::load(compile(dir, 3, dtype), dir, 2), ref.tokens));
+        }
+    }
+}
