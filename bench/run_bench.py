@@ -8,7 +8,7 @@ usage: bench/run_bench.py [--build build] [--model /tmp/gpt2-124m] [--threads 2]
 
 Builds a random GPT-2-shaped checkpoint (bench/make_checkpoint.py) for each shape whose
 model directory has none (124m: --model; the others beside it: /tmp/gpt2-medium, ...),
-measures the machine (read bandwidth: gpt2c_bandwidth; float32 FMA and bf16 dot-product
+measures the machine (read bandwidth: gpt2c_bandwidth; float32 FMA, bf16 and int8 dot-product
 peaks: gpt2c_fma_peak), compiles each checkpoint with gpt2c for each weight dtype, loads
 it once from the checkpoint, packs its weights (gpt2c pack-weights), runs
 `gpt2c bench --json` for each (loading the packed weights) and, for 124m,
@@ -162,9 +162,11 @@ def main():
     bench_args = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--gen", str(args.gen),
                   "--prompt-tokens", str(args.prompt_tokens), "--json"]
     bf16_peak = f"{peak['bf16_gflops']:.0f}" if peak["bf16_gflops"] else "n/a"
+    int8_peak = f"{peak['int8_gops']:.0f}" if peak.get("int8_gops") else "n/a"
     print(f"Machine: read bandwidth {bandwidth:.1f} GB/s at the start (gpt2c_bandwidth: all threads, decode's access "
           f"patterns; measured again before each decode run, for that row's roofline); "
-          f"FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32, {bf16_peak} GFLOPS bf16 dot ({peak['isa']}).")
+          f"FMA peak {peak['fp32_gflops']:.0f} GFLOPS fp32, {bf16_peak} GFLOPS bf16 dot, {int8_peak} GOPS int8 dot "
+          f"({peak['isa']}).")
 
     results = {}
     for shape in args.shapes.split(","):

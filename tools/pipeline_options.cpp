@@ -18,8 +18,9 @@ std::vector<OptionSpec> pipeline_option_specs() {
         {"--time-passes", false, "report the time each pass took (to stderr)"},
         {"--weights-dtype", true,
          "storage of packed projection weights: f32 (default), bf16 (on AVX512_BF16 targets multiplied with bf16 dot "
-         "products, inputs rounded to bf16 too), int8 (per-channel scales, float32 arithmetic), or q4 (4-bit, a bf16 "
-         "scale per 32 rows and column: docs/Q4_WEIGHTS.md)"},
+         "products, inputs rounded to bf16 too), int8 (per-channel scales), or q4 (4-bit, a bf16 scale per 32 rows and "
+         "column: docs/Q4_WEIGHTS.md); int8 and q4 multiply with integer dot products on AVX512_VNNI or AVX-VNNI "
+         "targets (inputs quantized to int8 per row), in float32 elsewhere"},
         {"--kv-dtype", true,
          "storage of the KV cache: f32 (default) or bf16 (half the memory and the bytes long-context decode reads; "
          "attention still computes in float32)"},

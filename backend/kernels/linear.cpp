@@ -20,6 +20,7 @@ template <int WT>
 struct FloatPanels {
     typedef float Input;
     static const int64_t k_step = WT == kQ4 ? kQ4Group : 1;  // q4: k blocks start on a group
+    static const bool k_row_loop = false;
     static int64_t bytes(int64_t K, int64_t nr) {
         return WT == kF32 ? K * nr * 4 : WT == kBF16 ? K * nr * 2 : WT == kQ4 ? q4_panel_bytes(K, nr) : (K + kInt8ScaleRows) * nr;
     }

@@ -27,7 +27,11 @@
 //   static const char* values(panel, nr);              where row 0 starts
 //   static const float* scales(panel);                 column scales, or null
 //   template <int NV, int G> static void gemv(x, K, values[G], y[G][nr]);
-//   template <int MR, int NV> static void micro(A, lda, B, kb, C, ldc, accumulate);
+//   template <int MR, int NV, bool PF> static void micro(A, lda, B, kb, C, ldc, accumulate);
+//   static const bool k_row_loop;                      true: block_rows hands all its rows to
+//   template <int NV> static void micro_rows(A, lda, B, kb, C, ldc, rows, accumulate, prefetch)
+//                                                      instead (one inlined copy of a large
+//                                                      micro-kernel, not one per row count)
 #pragma once
 
 #include "linear_common.h"
@@ -48,6 +52,10 @@ GPT2C_INLINE float scaled(float sum, const float* scale, int64_t j) {
 template <class Policy, int NV, bool PF>
 GPT2C_INLINE void block_rows(const typename Policy::Input* A, int64_t lda, const char* B, int64_t kb, float* C,
                              int64_t ldc, int64_t rows, int64_t mr, bool accumulate) {
+    if constexpr (Policy::k_row_loop) {
+        Policy::template micro_rows<NV>(A, lda, B, kb, C, ldc, rows, accumulate, PF);
+        return;
+    }
     int64_t m = 0;
     if (PF) {  // the first block of 8, 4, 2 or 1 rows streams the slice
         const int64_t first = mr >= 8 && rows >= 8 ? 8 : rows >= 4 ? 4 : rows >= 2 ? 2 : 1;
