@@ -107,7 +107,7 @@ TEST_CASE("aarch64 float32 libraries match PyTorch under emulation at -O0 and -O
 
 TEST_CASE("aarch64 bf16, int8 and q4 libraries compute what x86 computes from the same weights", "[aarch64]") {
     // On x86 the bf16 and int8 libraries multiply in float32 like AArch64's (no bf16 or int8 dot products).
-    const std::string x86_features = "-avx512bf16,-avx512vnni";
+    const std::string x86_features = "-avx512bf16,-avx512vnni,-avxvnni";
     for (const std::string& dir : reference_models()) {
         const Reference ref = load_reference(dir);
         const std::vector<int32_t>& tokens = ref.tokens;
