@@ -83,11 +83,12 @@ KernelCall describe_kernel_call(const ir::Module& m, int index, const passes::Ta
                     {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),
                      I(e.residual)}};
         if (ir::is_k_quad_panels(m, op(1))) {
-            // AVX512_VNNI multiplies 16 columns per zmm register; AVX-VNNI (no AVX-512) in two ymm.
+            // AVX512_VNNI multiplies 16 columns per zmm register; AVX-VNNI (no AVX-512) in
+            // two ymm; AArch64 DotProd in four q registers.
             if (target.int8_dot_bytes == 0)
-                fail("backend: %{} (linear) reads k-quad panels (integer dot products), but the target has neither "
-                     "AVX512_VNNI nor AVX-VNNI", n.name);
-            const std::string width = target.int8_dot_bytes == 32 ? "_ymm" : "";
+                fail("backend: %{} (linear) reads k-quad panels (integer dot products), but the target has none "
+                     "(AVX512_VNNI or AVX-VNNI on x86-64, dotprod on AArch64)", n.name);
+            const std::string width = target.int8_dot_bytes == 32 ? "_ymm" : target.int8_dot_bytes == 16 ? "_neon" : "";
             return {(welem == ir::ElemType::Q4 ? "linear_q4dot" : "linear_int8dot") + width,
                     {op(0), op(1), bias, residual, index},
                     {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),

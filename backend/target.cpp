@@ -92,8 +92,8 @@ passes::TargetInfo pass_target_info(const TargetSpec& target) {
                                                                                              : 0;
     } else {
         out.vector_bytes = 16;  // NEON; SVE's vector length is not known at compile time
-        out.bf16_dot = false;   // the bf16 dot-product kernel is written for AVX512_BF16
-        out.int8_dot_bytes = 0; // and the int8 ones for AVX512_VNNI and AVX-VNNI
+        out.bf16_dot = false;  // the bf16 dot-product kernel is written for AVX512_BF16
+        out.int8_dot_bytes = info->checkFeatures("+dotprod") ? 16 : 0;  // sdot (ARMv8.2 DotProd)
     }
     return out;
 }

@@ -13,8 +13,9 @@ struct TargetInfo {
     int vector_bytes = 64;            // 64 with AVX-512, 32 with AVX2, 16 otherwise
     int64_t l2_bytes = 1024 * 1024;   // per core; sizes tile_kc
     bool bf16_dot = false;            // AVX512_BF16: bf16 pairs multiplied into float32 (vdpbf16ps)
-    // Integer dot products (vpdpbusd: unsigned x signed byte quads into int32) on
-    // registers of this many bytes: 64 with AVX512_VNNI, 32 with AVX-VNNI, 0 without.
+    // Integer dot products (byte quads multiplied and summed into int32 lanes:
+    // x86 vpdpbusd, AArch64 sdot) on registers of this many bytes: 64 with
+    // AVX512_VNNI, 32 with AVX-VNNI, 16 with AArch64 DotProd, 0 without.
     int int8_dot_bytes = 0;
 };
 

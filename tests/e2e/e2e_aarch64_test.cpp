@@ -5,8 +5,9 @@
 // qemu-aarch64-static: float32 against the float64 PyTorch reference with the x86
 // tolerance, greedy ids equal to the reference's, decode equal to prefill; bf16,
 // int8 and q4 storage against the x86 library of the same storage (both multiply in
-// float32, so only the order of additions may differ); and the example model's
-// reference continuations.
+// float32, so only the order of additions may differ); int8 and q4 with DotProd
+// (sdot) against x86's integer dot products; and the example model's reference
+// continuations.
 #include "support/npy.h"
 #include "tests/e2e/e2e_support.h"
 
@@ -128,6 +129,40 @@ TEST_CASE("aarch64 bf16, int8 and q4 libraries compute what x86 computes from th
     }
 }
 
+// AArch64 DotProd (sdot) multiplies int8 and q4 projections in integers on the
+// same k-quad layouts as x86's vpdpbusd. The int32 sums are exact and each
+// output's float32 operations the same, so an AArch64 library differs from the
+// host's AVX512_VNNI or AVX-VNNI library only where the float32 code around the
+// projections adds in another order, as the float32 path does (ref.tolerance).
+// On an x86 host without integer dot products the comparison is against its
+// float32 path, within what quantizing the inputs costs on these models: 0.008
+// to 0.045 of the largest logit, 0.128 on m9 (large weights, sharp attention),
+// so twice that.
+TEST_CASE("aarch64 int8 and q4 libraries with dotprod compute what x86's integer dot products compute",
+          "[aarch64][dotprod]") {
+    const bool x86_dot = host_has_int8_dot();
+    for (const std::string& dir : reference_models()) {
+        const Reference ref = load_reference(dir);
+        for (const char* dtype : {"int8", "q4"}) {
+            INFO(dir << " " << dtype << " for aarch64 with dotprod");
+            const std::string lib = compile(dir, 3, dtype, "+dotprod", "", kTriple);
+            CHECK_THAT(read_json(std::filesystem::path(lib).replace_extension(".json").string())["target"]["isa_features"].dump(),
+                       Catch::Contains("\"dotprod\""));
+            const std::vector<float> prefill = aarch64_logits(lib, dir, ref.tokens, false);
+            CHECK(aarch64_logits(lib, dir, ref.tokens, true) == prefill);
+            // The float32 multiplies of an AArch64 library without dotprod are not what ran.
+            CHECK(aarch64_logits(compile(dir, 3, dtype, "", "", kTriple), dir, ref.tokens, false) != prefill);
+            auto x86 = Model::load(compile(dir, 3, dtype, x86_dot ? "" : "-avx512vnni,-avxvnni"), dir, 2);
+            const double diff = max_abs_diff(prefill, prefill_logits(x86, ref.tokens)) / ref.scale;
+            INFO("max |logit diff| / max |logit| against x86: " << diff);
+            CHECK(diff < (x86_dot ? ref.tolerance : 0.26));
+            if (x86_dot)
+                CHECK(aarch64_greedy(lib, dir, ref.greedy_prompt, ref.greedy_ids.size()) ==
+                      greedy(x86, ref.greedy_prompt, ref.greedy_ids.size()));
+        }
+    }
+}
+
 TEST_CASE("an aarch64 library with a bf16 KV cache computes what x86 computes", "[aarch64]") {
     for (const std::string& dir : reference_models()) {
         INFO(dir);
@@ -157,10 +192,11 @@ TEST_CASE("the tiny-shakespeare example reproduces its reference continuations o
 TEST_CASE("aarch64: packed weights written and loaded on the target", "[aarch64][packed]") {
     const std::string dir = kDataDir + "/models/m1_gelu_new_f32";
     const Reference ref = load_reference(dir);
-    for (const char* dtype : {"f32", "q4"}) {
-        INFO(dtype);
-        const std::filesystem::path lib = scratch_dir() / (std::string("aarch64-packed-") + dtype + ".so");
-        std::filesystem::copy_file(compile(dir, 3, dtype, "", "", kTriple), lib,
+    // f32 panels, q4 float32-path panels, int8 k-quads (dotprod).
+    for (const auto& [dtype, features] : {std::pair{"f32", ""}, {"q4", ""}, {"int8", "+dotprod"}}) {
+        INFO(dtype << " " << features);
+        const std::filesystem::path lib = scratch_dir() / (std::string("aarch64-packed-") + dtype + features + ".so");
+        std::filesystem::copy_file(compile(dir, 3, dtype, features, "", kTriple), lib,
                                    std::filesystem::copy_options::overwrite_existing);
         std::filesystem::path weights = lib;
         weights.replace_extension(".weights");
