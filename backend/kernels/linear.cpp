@@ -20,6 +20,7 @@ template <int WT>
 struct FloatPanels {
     typedef float Input;
     static const int64_t k_step = WT == kQ4 ? kQ4Group : 1;  // q4: k blocks start on a group
+    static const int64_t gemv_panels = kGemvPanels;
     static const bool k_row_loop = false;
     static int64_t bytes(int64_t K, int64_t nr) {
         return WT == kF32 ? K * nr * 4 : WT == kBF16 ? K * nr * 2 : WT == kQ4 ? q4_panel_bytes(K, nr) : (K + kInt8ScaleRows) * nr;
@@ -209,7 +210,7 @@ struct FloatPanels {
 GPT2C_KERNEL int64_t gpt2c_k_linear_tasks(const KernelArgs* a, int64_t M, int64_t K, int64_t N, int64_t layout,
                                           int64_t nr, int64_t wdtype, int64_t mr, int64_t kc, int64_t has_bias,
                                           int64_t act, int64_t has_residual) {
-    if (layout == kLayoutPanels) return (N + nr - 1) / nr;
+    if (layout == kLayoutPanels) return panel_tasks(M, N, nr, kGemvPanels);  // every FloatPanels' gemv_panels
     return (N + kColumnBlock - 1) / kColumnBlock;
 }
 GPT2C_KERNEL void gpt2c_k_linear(const KernelArgs* a, int64_t begin, int64_t end, int64_t M, int64_t K, int64_t N,

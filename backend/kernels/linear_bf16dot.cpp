@@ -18,6 +18,7 @@
 struct Bf16PairPanels {
     typedef uint16_t Input;
     static const int64_t k_step = 2;
+    static const int64_t gemv_panels = kGemvPanels;
     static const bool k_row_loop = false;
     static int64_t bytes(int64_t K, int64_t nr) { return K * nr * 2; }  // K is even (to_bf16 pads it)
     static int64_t row_bytes(int64_t nr) { return nr * 2; }

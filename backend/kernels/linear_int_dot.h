@@ -55,6 +55,7 @@ struct Int8QuadPanels {
     typedef unsigned char Input;
     typedef typename V::I I;
     static const int64_t k_step = 4;
+    static const int64_t gemv_panels = kGemvPanels;
     static const bool k_row_loop = false;
     static int64_t bytes(int64_t K, int64_t nr) { return (K + kInt8ScaleRows) * nr; }
     static int64_t row_bytes(int64_t nr) { return nr; }
@@ -125,6 +126,7 @@ struct Q4QuadPanels {
     typedef typename V::I I;
     typedef typename V::F F;
     static const int64_t k_step = kQ4Group;
+    static const int64_t gemv_panels = 2;  // measured best of 1, 2 and 4 (linear_panels.h)
     static const bool k_row_loop = true;
     static int64_t bytes(int64_t K, int64_t nr) { return q4_panel_bytes(K, nr); }
     static int64_t row_bytes(int64_t nr) { return q4_group_bytes(nr) / kQ4Group; }  // exact at group starts
