@@ -2,6 +2,7 @@
 #include "backend/buffer_plan.h"
 
 #include "support/error.h"
+#include "support/kv_layout.h"
 
 namespace gpt2c::backend {
 
@@ -23,10 +24,10 @@ BufferPlan plan_buffers(const ir::Module& m) {
     const int64_t n_embd = m.int_attr("n_embd");
     for (const ir::Node& node : m.nodes)  // the verifier makes every kv_append agree
         if (node.kind == ir::OpKind::KvAppend) {
-            plan.kv_dtype = node.type.elem == ir::ElemType::BF16 ? "bf16" : "f32";
+            plan.kv_dtype = node.type.elem == ir::ElemType::BF16 ? "bf16" : node.type.elem == ir::ElemType::I8 ? "int8" : "f32";
             break;
         }
-    plan.kv_cache_bytes = m.int_attr("n_layer") * 2 * n_positions * n_embd * (plan.kv_dtype == "bf16" ? 2 : 4);
+    plan.kv_cache_bytes = gpt2c::kv_cache_bytes(plan.kv_dtype, m.int_attr("n_layer"), n_positions, n_embd, m.int_attr("n_head"));
 
     bool planned = m.attrs.count("arena_bytes") != 0;
     int64_t bump = 0;

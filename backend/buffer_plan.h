@@ -32,8 +32,8 @@ struct BufferPlan {
     std::vector<int> raw_weights;          // node index of raw_weights[i]
     std::vector<int> prepared;             // node index of prepared[i]
     int64_t arena_bytes = 0;
-    std::string kv_dtype = "f32";  // the KV cache's element type: "f32" or "bf16" (the kv_append type)
-    int64_t kv_cache_bytes = 0;    // one slot at the full context: [n_layer][k, v][n_positions][n_embd]
+    std::string kv_dtype = "f32";  // the KV cache's element type: "f32", "bf16" or "int8" (the kv_append type)
+    int64_t kv_cache_bytes = 0;    // one slot at the full context (support/kv_layout.h)
 };
 
 constexpr int64_t kArenaAlignment = 64;

@@ -57,8 +57,11 @@ KernelCall describe_kernel_call(const ir::Module& m, int index, const passes::Ta
     const Scalar n_layer = I(m.int_attr("n_layer"));
     // The layer of the KV cache operand i (a kv_append).
     auto layer_of = [&](int i) { return Scalar::layer(m.nodes[op(i)].int_attr("layer")); };
-    // 1 when the KV cache operand i holds bf16 (the verifier makes the whole cache one type).
-    auto kv_bf16 = [&](int i) { return I(m.nodes[op(i)].type.elem == ir::ElemType::BF16 ? 1 : 0); };
+    // The KV cache's element type (KernelKvType: 0 f32, 1 bf16, 2 int8); the verifier makes the whole cache one type.
+    auto kv_type_of = [&](const ir::Node& kv) {
+        return I(kv.type.elem == ir::ElemType::BF16 ? 1 : kv.type.elem == ir::ElemType::I8 ? 2 : 0);
+    };
+    auto kv_type = [&](int i) { return kv_type_of(m.nodes[op(i)]); };
 
     switch (n.kind) {
     case OpKind::Embed: return {"embed", {op(0), op(1), op(2), op(3), index}, {T, dim(2, 1)}};
@@ -113,19 +116,18 @@ KernelCall describe_kernel_call(const ir::Module& m, int index, const passes::Ta
     case OpKind::KvAppend:
         return {"kv_append", {op(0), op(1), op(2), index},
                 {T, S, I(C), I(m.int_attr("n_head")), I(n.str_attr("part") == "v" ? 1 : 0),
-                 Scalar::layer(n.int_attr("layer")), n_layer,
-                 I(n.type.elem == ir::ElemType::BF16 ? 1 : 0)}};
+                 Scalar::layer(n.int_attr("layer")), n_layer, kv_type_of(n)}};
     case OpKind::AttnScores:
         return {"attn_scores", {op(0), op(1), op(2), op(3), index},
-                {T, S, I(C), I(n.int_attr("n_head")), layer_of(1), n_layer, kv_bf16(1)}};
+                {T, S, I(C), I(n.int_attr("n_head")), layer_of(1), n_layer, kv_type(1)}};
     case OpKind::CausalMask: return {"causal_mask", {op(0), op(1), index}, {dim(0, 0), T, S}};
     case OpKind::AttnValues:
         return {"attn_values", {op(0), op(1), op(2), op(3), index},
-                {T, S, I(C), I(n.int_attr("n_head")), layer_of(1), n_layer, kv_bf16(1)}};
+                {T, S, I(C), I(n.int_attr("n_head")), layer_of(1), n_layer, kv_type(1)}};
     case OpKind::Attention:
         return {"attention", {op(0), op(1), op(2), op(3), op(4), index},
                 {T, S, I(C), I(n.int_attr("n_head")), Scalar::real(n.float_attr("scale")), layer_of(1), n_layer,
-                 kv_bf16(1)}};
+                 kv_type(1)}};
     case OpKind::GatherRows: return {"gather_rows", {op(0), op(1), index}, {T, L, dim(0, 1)}};
     case OpKind::ToBf16: return {"to_bf16", {op(0), index}, {dim(0, 0), dim(0, 1), Scalar::of(n.type.dims[1])}};
     case OpKind::QuantizeRows:

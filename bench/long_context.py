@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""bench/long_context.py - decode and prefill at long contexts, f32 against bf16 KV caches, in one run.
+"""bench/long_context.py - decode and prefill at long contexts, f32 against bf16 and int8 KV caches, in one run.
 
 usage: bench/long_context.py [--build build] [--model /tmp/gpt2-124m] [--threads 2] [--repeats 3]
-                             [--dtypes f32,int8,q4] [--kv-dtypes f32,bf16] [--short 128] [--long 1000]
+                             [--dtypes f32,int8,q4] [--kv-dtypes f32,bf16,int8] [--short 128] [--long 1000]
                              [--gen 16] [--prefill-tokens 1024]
 
 For each weight dtype and KV dtype it compiles the 124M checkpoint (bench/make_checkpoint.py makes
@@ -33,7 +33,7 @@ def bench(gpt2c, lib, model, args, prompt, gen, repeats=1):
 def main():
     ap = bench_common.parser(repeats=3)
     ap.add_argument("--dtypes", default="f32,int8,q4")
-    ap.add_argument("--kv-dtypes", default="f32,bf16")
+    ap.add_argument("--kv-dtypes", default="f32,bf16,int8")
     ap.add_argument("--short", type=int, default=128)
     ap.add_argument("--long", type=int, default=1000)
     ap.add_argument("--gen", type=int, default=16)
@@ -73,7 +73,8 @@ def main():
         r = runs[lib]
         short, long_, rate = (statistics.median(r[k]) for k in ("short", "long", "prefill"))
         bandwidth = statistics.median(r["bandwidth"])
-        kv_bytes = 2 * cfg["n_layer"] * cfg["n_embd"] * (2 if kv == "bf16" else 4) * (args.long + args.gen // 2)
+        meta = json.load(open(lib[:-3] + ".json"))  # the cache's bytes per position, whatever its dtype
+        kv_bytes = meta["kv_cache_bytes"] // cfg["n_positions"] * (args.long + args.gen // 2)
         step_bytes = weight_bytes_per_token(lib[:-3] + ".json") + kv_bytes
         roofline = step_bytes / bandwidth / 1e6
         gflops = rate * flops / 1e9

@@ -64,7 +64,7 @@ struct Checker {
     void kv_cache(int i, int64_t width) const {
         if (m.nodes[node.operands[i]].kind != OpKind::KvAppend)
             error(fmt::format("operand {} (%{}) must be a kv_append (a layer's KV cache)", i, operand_name(i)));
-        rank(i, 2, operand(i).elem == ElemType::BF16 ? ElemType::BF16 : ElemType::F32);  // kv_append checks its dtype
+        rank(i, 2, operand(i).elem);  // kv_append checks its dtype
         same_dim(i, 0, Dim::s());
         same_dim(i, 1, Dim::c(width));
     }
@@ -264,11 +264,12 @@ TensorType infer_type(const Module& m, int index) {
         if (layer < 0 || layer >= m.int_attr("n_layer")) c.error(fmt::format("layer {} out of range", layer));
         std::string part = node.str_attr("part");
         if (part != "k" && part != "v") c.error("attribute 'part' must be \"k\" or \"v\"");
-        // The cache's element type: f32, or bf16 (--kv-dtype; the readers widen it back to f32).
+        // The cache's element type: f32, bf16 or int8 (--kv-dtype; the readers widen it back to f32).
         const std::string dtype = node.str_attr_or("dtype", "f32");
-        if (dtype != "f32" && dtype != "bf16")
-            c.error(fmt::format("attribute 'dtype' must be \"f32\" or \"bf16\", found \"{}\"", dtype));
-        return TensorType{dtype == "bf16" ? ElemType::BF16 : ElemType::F32, {Dim::s(), Dim::c(width)}};
+        if (dtype != "f32" && dtype != "bf16" && dtype != "int8")
+            c.error(fmt::format("attribute 'dtype' must be \"f32\", \"bf16\" or \"int8\", found \"{}\"", dtype));
+        const ElemType elem = dtype == "bf16" ? ElemType::BF16 : dtype == "int8" ? ElemType::I8 : ElemType::F32;
+        return TensorType{elem, {Dim::s(), Dim::c(width)}};
     }
     case OpKind::AttnScores: {
         int64_t width = c.qkv_width(0);

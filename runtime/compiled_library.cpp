@@ -5,6 +5,7 @@
 #include "support/cpu_isa.h"
 #include "support/error.h"
 #include "support/json_limits.h"
+#include "support/kv_layout.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -317,8 +318,8 @@ CompiledLibrary CompiledLibrary::open(const std::string& path) {
     lib.arena_bytes_ = require_int(meta, "arena_bytes", path, "the metadata");
     lib.kv_cache_bytes_ = require_int(meta, "kv_cache_bytes", path, "the metadata");
     lib.kv_dtype_ = require_string(meta, "kv_dtype", path, "the metadata");
-    if (lib.kv_dtype_ != "f32" && lib.kv_dtype_ != "bf16")
-        fail("{}: metadata kv_dtype \"{}\": expected \"f32\" or \"bf16\"", path, lib.kv_dtype_);
+    if (lib.kv_dtype_ != "f32" && lib.kv_dtype_ != "bf16" && lib.kv_dtype_ != "int8")
+        fail("{}: metadata kv_dtype \"{}\": expected \"f32\", \"bf16\" or \"int8\"", path, lib.kv_dtype_);
     const json& target = require(meta, "target", path, "the metadata");
     lib.target_cpu_ = require_string(target, "cpu", path, "metadata key \"target\"");
     const std::string arch = require_string(target, "arch", path, "metadata key \"target\"");
@@ -329,8 +330,8 @@ CompiledLibrary CompiledLibrary::open(const std::string& path) {
     if (meta.contains("pipeline")) lib.pipeline_ = require_string(meta, "pipeline", path, "the metadata");
 
     const ModelConfig& c = lib.config_;
-    const int64_t kv_elem_bytes = lib.kv_dtype_ == "bf16" ? 2 : 4;
-    const int64_t want_kv = c.n_layer * 2 * c.n_positions * c.n_embd * kv_elem_bytes;  // validated config: no overflow
+    // A validated config: no overflow.
+    const int64_t want_kv = gpt2c::kv_cache_bytes(lib.kv_dtype_, c.n_layer, c.n_positions, c.n_embd, c.n_head);
     if (lib.kv_cache_bytes_ != want_kv)
         fail("{}: metadata kv_cache_bytes {} does not match its config and kv_dtype {} ({} expected)", path,
              lib.kv_cache_bytes_, lib.kv_dtype_, want_kv);

@@ -41,7 +41,8 @@ public:
     const std::vector<TensorSpec>& weights() const { return weights_; }
     const std::vector<TensorSpec>& prepared() const { return prepared_; }
     int64_t arena_bytes() const { return arena_bytes_; }
-    // One slot of n_positions: [n_layer][k|v][n_positions][n_embd] of kv_dtype() ("f32" or "bf16").
+    // One slot of n_positions: [n_layer][k|v][n_positions] of every head, in kv_dtype() ("f32", "bf16",
+    // or "int8" with a float32 scale per position of each head): support/kv_layout.h, gpt2c/abi.h.
     int64_t kv_cache_bytes() const { return kv_cache_bytes_; }
     const std::string& kv_dtype() const { return kv_dtype_; }
     const std::string& target_cpu() const { return target_cpu_; }

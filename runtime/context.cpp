@@ -56,18 +56,18 @@ void Context::copy_prefix(int from, int to, int64_t length) {
     if (length < 0 || length > lengths_[size_t(from)])
         fail("copy_prefix: slot {} holds {} positions; cannot copy {}", from, lengths_[size_t(from)], length);
     if (from != to) {
-        // Each head's positions lie together (gpt2c/abi.h): keys in whole tiles of
-        // GPT2C_KV_TILE_POSITIONS (positions past `length` in the last one are never read).
+        // Each head's positions lie together, in whole tiles of GPT2C_KV_TILE_POSITIONS
+        // (gpt2c/abi.h; positions past `length` in the last one are never read).
         const ModelConfig& c = model_->config();
         const int64_t head_bytes = bytes_per_position_ / (2 * c.n_layer * c.n_head);  // one position of one head
         const int64_t head_stride = kv_padded_positions() * head_bytes;
         const int64_t tiles = (length + GPT2C_KV_TILE_POSITIONS - 1) / GPT2C_KV_TILE_POSITIONS;
-        const int64_t copy_bytes[2] = {tiles * GPT2C_KV_TILE_POSITIONS * head_bytes, length * head_bytes};
+        const int64_t copy_bytes = tiles * GPT2C_KV_TILE_POSITIONS * head_bytes;
         for (int64_t layer = 0; layer < c.n_layer; ++layer)
             for (int part = 0; part < 2; ++part)
                 for (int64_t h = 0; h < c.n_head; ++h)
                     std::memcpy(slot_part(to, layer, part) + h * head_stride,
-                                slot_part(from, layer, part) + h * head_stride, size_t(copy_bytes[part]));
+                                slot_part(from, layer, part) + h * head_stride, size_t(copy_bytes));
     }
     lengths_[size_t(to)] = length;
 }

@@ -68,7 +68,7 @@ private:
 
     std::shared_ptr<Model> model_;
     int64_t context_ = 0;
-    int64_t bytes_per_position_ = 0;  // one slot: n_layer * 2 * n_embd elements of the library's kv_dtype
+    int64_t bytes_per_position_ = 0;  // one slot: n_layer * 2 * n_head positions of a head (support/kv_layout.h)
     std::vector<int64_t> lengths_;
     AlignedBuffer<std::byte> kv_cache_;
     AlignedBuffer<std::byte> arena_;

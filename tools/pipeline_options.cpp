@@ -22,8 +22,8 @@ std::vector<OptionSpec> pipeline_option_specs() {
          "column: docs/Q4_WEIGHTS.md); int8 and q4 multiply with integer dot products on AVX512_VNNI or AVX-VNNI "
          "targets (inputs quantized to int8 per row), in float32 elsewhere"},
         {"--kv-dtype", true,
-         "storage of the KV cache: f32 (default) or bf16 (half the memory and the bytes long-context decode reads; "
-         "attention still computes in float32)"},
+         "storage of the KV cache: f32 (default), bf16 (half the memory and the bytes long-context decode reads), "
+         "or int8 (about a quarter: a float32 scale per position of each head); attention still computes in float32"},
     };
 }
 
@@ -54,8 +54,8 @@ PipelineChoice pipeline_from_args(const Args& args, int default_level) {
         choice.context.weights_dtype != "int8" && choice.context.weights_dtype != "q4")
         fail("--weights-dtype={}: expected f32, bf16, int8 or q4", choice.context.weights_dtype);
     choice.context.kv_dtype = args.get("--kv-dtype").value_or("f32");
-    if (choice.context.kv_dtype != "f32" && choice.context.kv_dtype != "bf16")
-        fail("--kv-dtype={}: expected f32 or bf16", choice.context.kv_dtype);
+    if (choice.context.kv_dtype != "f32" && choice.context.kv_dtype != "bf16" && choice.context.kv_dtype != "int8")
+        fail("--kv-dtype={}: expected f32, bf16 or int8", choice.context.kv_dtype);
     // A dtype asked for must not be dropped silently by a pipeline without the pass that applies it.
     auto require_pass = [&](const char* flag, const std::string& value, const char* def, const char* pass) {
         if (value == def) return;

@@ -8,23 +8,54 @@
 // positions 0..positions[t]. Nothing reads a position beyond that as a
 // number that counts, so a slot's unused positions may hold anything.
 //
-// The cache's element type E is float or bf16 (uint16_t; --kv-dtype=bf16, the
-// kv_bf16 argument): kv_append rounds to it, and every reader widens it back
-// to float32 as it loads, so only the storage (and the bandwidth) shrinks.
+// The cache's element type E (--kv-dtype, the kv_type argument) is float, bf16
+// (uint16_t) or int8_t: kv_append rounds or quantizes to it, and every reader
+// widens it back to float32 as it loads, so only the storage (and the
+// bandwidth) shrinks. An int8 position of a head carries its own scale
+// (quantize_int8.h, kv_scale_offset); readers apply a key's scale to its score
+// and fold a value's scale into its probability, so the sums over d stay
+// float32 FMAs over the widened bytes. For float and bf16 every scale is 1 and
+// the multiplications by it are dropped at compile time.
 #include "activation_math.h"
+#include "quantize_int8.h"
 #include "vectors.h"
 
 #include <math.h>
 
 GPT2C_INLINE float kv_get(const float* p) { return *p; }
 GPT2C_INLINE float kv_get(const uint16_t* p) { return from_bf16(*p); }
+GPT2C_INLINE float kv_get(const int8_t* p) { return (float)*p; }
 GPT2C_INLINE vf16 kv_load16(const float* p) { return load16(p); }
 GPT2C_INLINE vf16 kv_load16(const uint16_t* p) { return load16_bf16(p); }
-GPT2C_INLINE void kv_put(float* p, float v) { *p = v; }
-GPT2C_INLINE void kv_put(uint16_t* p, float v) { *p = to_bf16(v); }
+GPT2C_INLINE vf16 kv_load16(const int8_t* p) {
+    vi8x16 bytes;
+    __builtin_memcpy(&bytes, p, sizeof bytes);
+    return __builtin_convertvector(bytes, vf16);
+}
+// `inv`: 1 / the position's scale (int8 only).
+GPT2C_INLINE void kv_put(float* p, float v, float inv) { *p = v; }
+GPT2C_INLINE void kv_put(uint16_t* p, float v, float inv) { *p = to_bf16(v); }
+GPT2C_INLINE void kv_put(int8_t* p, float v, float inv) { *p = quantize_int8(v, inv); }
 
-// fn<E>(args...) for the cache's element type (kv_bf16 is a constant at every call site).
-#define GPT2C_FOR_KV_ELEM(kv_bf16, fn, ...) ((kv_bf16) ? fn<uint16_t>(__VA_ARGS__) : fn<float>(__VA_ARGS__))
+// Position s's scale in a head's keys or values (`head`: kv_head): 1 unless the cache is int8.
+template <typename E>
+GPT2C_INLINE float kv_scale(const E* head, int64_t s, int64_t D) {
+    if constexpr (!kv_scaled<E>) return 1.0f;
+    float f;
+    __builtin_memcpy(&f, (const char*)head + kv_scale_offset<E>(s, D), 4);
+    return f;
+}
+// The scales of the 16 positions from s0 (a multiple of kKvTile); int8 only.
+template <typename E>
+GPT2C_INLINE vf16 kv_scales16(const E* head, int64_t s0, int64_t D) {
+    return load16((const float*)((const char*)head + kv_scale_offset<E>(s0, D)));
+}
+
+// fn<E>(args...) for the cache's element type (kv_type is a constant at every call site).
+#define GPT2C_FOR_KV_ELEM(kv_type, fn, ...)                                   \
+    ((kv_type) == kKvInt8   ? fn<int8_t>(__VA_ARGS__)                         \
+     : (kv_type) == kKvBf16 ? fn<uint16_t>(__VA_ARGS__)                       \
+                            : fn<float>(__VA_ARGS__))
 
 // p: qkv [T,3C], positions [T], slots [T], cache (all slots). One task per row.
 template <typename E>
@@ -39,20 +70,26 @@ GPT2C_INLINE void kv_append_rows(const KernelArgs* a, int64_t begin, int64_t end
         const int64_t s = positions[t];
         for (int64_t h = 0; h < H; ++h) {
             E* head = kv_head<E>(a->p[3], slots[t], layer, part, n_layer, S, C, h, D);
+            const float* x = src + h * D;
+            float inv = 1.0f;
+            if constexpr (kv_scaled<E>) {
+                const float scale = int8_row_scale(x, D, &inv);
+                __builtin_memcpy((char*)head + kv_scale_offset<E>(s, D), &scale, 4);
+            }
             if (part == 0)
-                for (int64_t d = 0; d < D; ++d) kv_put(head + kv_key_offset(s, d, D), src[h * D + d]);
+                for (int64_t d = 0; d < D; ++d) kv_put(head + kv_key_offset<E>(s, d, D), x[d], inv);
             else
-                for (int64_t d = 0; d < D; ++d) kv_put(head + kv_value_offset(s, D) + d, src[h * D + d]);
+                for (int64_t d = 0; d < D; ++d) kv_put(head + kv_value_offset<E>(s, D) + d, x[d], inv);
         }
     }
 }
 GPT2C_KERNEL int64_t gpt2c_k_kv_append_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                             int64_t part, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+                                             int64_t part, int64_t layer, int64_t n_layer, int64_t kv_type) {
     return T;
 }
 GPT2C_KERNEL void gpt2c_k_kv_append(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                    int64_t H, int64_t part, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
-    GPT2C_FOR_KV_ELEM(kv_bf16, kv_append_rows, a, begin, end, S, C, H, part, layer, n_layer);
+                                    int64_t H, int64_t part, int64_t layer, int64_t n_layer, int64_t kv_type) {
+    GPT2C_FOR_KV_ELEM(kv_type, kv_append_rows, a, begin, end, S, C, H, part, layer, n_layer);
 }
 
 // p: qkv [T,3C], cache, positions [T], slots [T], out [H,T,S]: the scores of row t
@@ -72,22 +109,24 @@ GPT2C_INLINE void attn_scores_rows(const KernelArgs* a, int64_t begin, int64_t e
         const E* keys = kv_head<E>(a->p[1], slots[t], layer, 0, n_layer, S, C, h, D);
         for (int64_t s = 0; s < S; ++s) {
             float acc = 0.0f;
-            if (s <= positions[t])
-                for (int64_t d = 0; d < D; ++d) acc += q[d] * kv_get(keys + kv_key_offset(s, d, D));
+            if (s <= positions[t]) {
+                for (int64_t d = 0; d < D; ++d) acc += q[d] * kv_get(keys + kv_key_offset<E>(s, d, D));
+                acc *= kv_scale(keys, s, D);
+            }
             out[(h * T + t) * S + s] = acc;
         }
     }
 }
 // The unfused attn_scores and attn_values share their entry points: one task per
-// (head, row), the scalars (T, S, C, H, layer, n_layer, kv_bf16), ROWS<E> doing the tasks.
+// (head, row), the scalars (T, S, C, H, layer, n_layer, kv_type), ROWS<E> doing the tasks.
 #define GPT2C_UNFUSED_ATTENTION_KERNEL(NAME, ROWS)                                                                  \
     GPT2C_KERNEL int64_t gpt2c_k_##NAME##_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,   \
-                                                int64_t layer, int64_t n_layer, int64_t kv_bf16) {                 \
+                                                int64_t layer, int64_t n_layer, int64_t kv_type) {                 \
         return H * T;                                                                                               \
     }                                                                                                               \
     GPT2C_KERNEL void gpt2c_k_##NAME(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S,        \
-                                     int64_t C, int64_t H, int64_t layer, int64_t n_layer, int64_t kv_bf16) {      \
-        GPT2C_FOR_KV_ELEM(kv_bf16, ROWS, a, begin, end, T, S, C, H, layer, n_layer);                               \
+                                     int64_t C, int64_t H, int64_t layer, int64_t n_layer, int64_t kv_type) {      \
+        GPT2C_FOR_KV_ELEM(kv_type, ROWS, a, begin, end, T, S, C, H, layer, n_layer);                               \
     }
 GPT2C_UNFUSED_ATTENTION_KERNEL(attn_scores, attn_scores_rows)
 
@@ -141,8 +180,9 @@ GPT2C_INLINE void attn_values_rows(const KernelArgs* a, int64_t begin, int64_t e
         for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
         const float* p = probs + (h * T + t) * S;
         for (int64_t s = 0; s <= positions[t]; ++s) {
-            const E* v = values + kv_value_offset(s, D);
-            for (int64_t d = 0; d < D; ++d) o[d] += p[s] * kv_get(v + d);
+            const E* v = values + kv_value_offset<E>(s, D);
+            const float weight = p[s] * kv_scale(values, s, D);
+            for (int64_t d = 0; d < D; ++d) o[d] += weight * kv_get(v + d);
         }
     }
 }
@@ -176,21 +216,27 @@ GPT2C_INLINE void tile_scores(vf16 (*s)[kKeyVectors], const float* const* q, con
     if (n == kKeyTile) {
         // All four vectors, d outermost: four independent FMA chains even for one row (decode),
         // where one chain at a time would wait on each FMA's latency.
-        const E* tile = keys + kv_key_offset(s0, 0, D);
+        const E* tile = keys + kv_key_offset<E>(s0, 0, D);
+        const int64_t W = kv_head_width<E>(D);
         for (int64_t d = 0; d < D; ++d)
             for (int64_t v = 0; v < kKeyVectors; ++v) {
-                const vf16 k = kv_load16(tile + (v * D + d) * kKvTile);
+                const vf16 k = kv_load16(tile + v * kKvTile * W + d * kKvTile);
                 for (int64_t i = 0; i < R; ++i) s[i][v] += q[i][d] * k;
             }
-        return;
-    }
-    for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v) {
-        const E* tile = keys + kv_key_offset(s0 + v * 16, 0, D);
-        for (int64_t d = 0; d < D; ++d) {
-            const vf16 k = kv_load16(tile + d * kKvTile);
-            for (int64_t i = 0; i < R; ++i) s[i][v] += q[i][d] * k;
+    } else {
+        for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v) {
+            const E* tile = keys + kv_key_offset<E>(s0 + v * 16, 0, D);
+            for (int64_t d = 0; d < D; ++d) {
+                const vf16 k = kv_load16(tile + d * kKvTile);
+                for (int64_t i = 0; i < R; ++i) s[i][v] += q[i][d] * k;
+            }
         }
     }
+    if constexpr (kv_scaled<E>)
+        for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v) {
+            const vf16 scales = kv_scales16(keys, s0 + v * 16, D);
+            for (int64_t i = 0; i < R; ++i) s[i][v] *= scales;
+        }
 }
 
 // Given the scores of rows r0..r0+rows-1 (rows <= R) against the tile of n
@@ -223,6 +269,10 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, fl
         correction[i] = fast_exp(running_max[i] - new_max);
         running_sum[i] = running_sum[i] * correction[i] + hsum16(sum);
         running_max[i] = new_max;
+        // The softmax sums the probabilities; the values take them times their own scales.
+        if constexpr (kv_scaled<E>)
+            for (int64_t v = 0; v < kKeyVectors && v * 16 < n; ++v)
+                store16(p[i] + v * 16, load16(p[i] + v * 16) * kv_scales16(values, s0 + v * 16, D));
     }
     if (R == 1 && D <= kOneRowMaxD) {
         // One row (decode): the whole output row in registers and the dimensions innermost, so
@@ -236,7 +286,7 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, fl
             for (int64_t c = 0; c < 16 && dv * 16 + c < D; ++c) o[dv][c] = row[dv * 16 + c] * correction[0];
         }
         for (int64_t j = 0; j < n; ++j) {
-            const E* vrow = values + kv_value_offset(s0 + j, D);
+            const E* vrow = values + kv_value_offset<E>(s0 + j, D);
             for (int64_t dv = 0; dv < nd; ++dv) {
                 vf16 vv = (vf16)0.0f;
                 if (dv * 16 + 16 <= D) vv = kv_load16(vrow + dv * 16);
@@ -257,7 +307,7 @@ GPT2C_INLINE void softmax_and_values(vf16 (*s)[kKeyVectors], const E* values, fl
                 for (int64_t c = 0; c < width; ++c) o[i][c] = out[(r0 + i) * C + h * D + d0 + c] * correction[i];
         }
         for (int64_t j = 0; j < n; ++j) {
-            const E* vrow = values + kv_value_offset(s0 + j, D) + d0;
+            const E* vrow = values + kv_value_offset<E>(s0 + j, D) + d0;
             vf16 vv = (vf16)0.0f;
             if (width == 16) vv = kv_load16(vrow);
             else for (int64_t c = 0; c < width; ++c) vv[c] = kv_get(vrow + c);
@@ -338,10 +388,10 @@ GPT2C_INLINE void attention_groups(const KernelArgs* a, int64_t begin, int64_t e
     }
 }
 GPT2C_KERNEL int64_t gpt2c_k_attention_tasks(const KernelArgs* a, int64_t T, int64_t S, int64_t C, int64_t H,
-                                             float scale, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
+                                             float scale, int64_t layer, int64_t n_layer, int64_t kv_type) {
     return H * ((T + kRowGroup - 1) / kRowGroup);
 }
 GPT2C_KERNEL void gpt2c_k_attention(const KernelArgs* a, int64_t begin, int64_t end, int64_t T, int64_t S, int64_t C,
-                                    int64_t H, float scale, int64_t layer, int64_t n_layer, int64_t kv_bf16) {
-    GPT2C_FOR_KV_ELEM(kv_bf16, attention_groups, a, begin, end, T, S, C, H, scale, layer, n_layer);
+                                    int64_t H, float scale, int64_t layer, int64_t n_layer, int64_t kv_type) {
+    GPT2C_FOR_KV_ELEM(kv_type, attention_groups, a, begin, end, T, S, C, H, scale, layer, n_layer);
 }

@@ -1,5 +1,6 @@
 // backend/kernels/elementwise.cpp - embedding, residual add, activation, scale, row copies.
 #include "linear_common.h"
+#include "quantize_int8.h"
 
 // p: tokens i32[T], positions i32[T], wte [V,C], wpe [P,C], out [T,C]. One task per row.
 GPT2C_KERNEL int64_t gpt2c_k_embed_tasks(const KernelArgs* a, int64_t rows, int64_t C) { return rows; }
@@ -72,13 +73,11 @@ GPT2C_KERNEL void gpt2c_k_to_bf16(const KernelArgs* a, int64_t begin, int64_t en
     }
 }
 
-// p: x [R,K] f32, out [R, quant_row_bytes(K)]: each row quantized with its own
-// scale s = max |x| / 127 to signed bytes q = round(x / s) in [-127, 127],
-// zero-padded to Kp (K rounded up to 32), then s as float32, the int32 sum of
-// the q, and the plane of group sums (linear_common.h). x = s * q, up to s/2.
-// The sums undo the offsets of unsigned weights (linear_int8dot.cpp). A row
-// with a NaN or an infinity gets s = NaN, so the projection's outputs are NaN,
-// as the float32 path's would be, not quietly finite.
+// p: x [R,K] f32, out [R, quant_row_bytes(K)]: each row quantized to signed
+// bytes with its own scale s (quantize_int8.h), zero-padded to Kp (K rounded
+// up to 32), then s as float32, the int32 sum of the q, and the plane of group
+// sums (linear_common.h). The sums undo the offsets of unsigned weights
+// (linear_int8dot.cpp).
 GPT2C_KERNEL int64_t gpt2c_k_quantize_rows_tasks(const KernelArgs* a, int64_t R, int64_t K, int64_t row_bytes) {
     return R;
 }
@@ -86,37 +85,13 @@ GPT2C_KERNEL void gpt2c_k_quantize_rows(const KernelArgs* a, int64_t begin, int6
                                         int64_t row_bytes) {
     const float* x = (const float*)a->p[0];
     char* out = (char*)a->p[1];
-    const int64_t Kp = quant_padded(K), K16 = K / 16 * 16;
+    const int64_t Kp = quant_padded(K);
     for (int64_t r = begin; r < end; ++r) {
         const float* row = x + r * K;
         signed char* q = (signed char*)out + r * row_bytes;
-        // 16 lanes of max |x| and of x - x (0, or NaN for a NaN or an infinity):
-        // float adds do not reassociate, so the vector is written out by hand.
-        vf16 absmax = 0.0f, nonfinite = 0.0f;
-        for (int64_t k = 0; k < K16; k += 16) {
-            const vf16 v = load16(row + k);
-            absmax = __builtin_elementwise_max(absmax, __builtin_elementwise_abs(v));
-            nonfinite += v - v;
-        }
-        float m = __builtin_reduce_max(absmax), bad = hsum16(nonfinite);
-        for (int64_t k = K16; k < K; ++k) {
-            const float v = __builtin_fabsf(row[k]);
-            m = v > m ? v : m;
-            bad += row[k] - row[k];
-        }
-        const float scale = m / 127.0f + bad;
-        const float inv = m > 0.0f ? 127.0f / m : 0.0f;
-        for (int64_t k = 0; k < K16; k += 16) {
-            vf16 v = __builtin_elementwise_rint(load16(row + k) * inv);
-            v = __builtin_elementwise_min(__builtin_elementwise_max(v, (vf16)-127.0f), (vf16)127.0f);
-            const vi8x16 bytes = __builtin_convertvector(__builtin_convertvector(v, vi16), vi8x16);
-            __builtin_memcpy(q + k, &bytes, 16);
-        }
-        for (int64_t k = K16; k < K; ++k) {
-            float v = __builtin_rintf(row[k] * inv);
-            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-            q[k] = (signed char)(int32_t)v;
-        }
+        float inv;
+        const float scale = int8_row_scale(row, K, &inv);
+        quantize_int8_row(row, K, inv, q);
         for (int64_t k = K; k < Kp; ++k) q[k] = 0;
         int32_t total = 0;
         for (int64_t g = 0; g < Kp; g += kQuantGroup) {

@@ -43,25 +43,51 @@ enum KernelLayout : int64_t {
 #define GPT2C_INLINE static inline __attribute__((always_inline))
 #define GPT2C_MEMBER_INLINE __attribute__((always_inline))  // for static member functions
 
+// The KV cache's element type, the kv_type scalar of the attention kernels (--kv-dtype).
+enum KernelKvType : int64_t {
+    kKvF32 = 0,
+    kKvBf16 = 1,   // uint16_t holding bfloat16
+    kKvInt8 = 2,   // int8_t, with a float32 scale per position of each head
+};
+
 // The KV cache holds the slots one after another, each [n_layer][k|v] parts of
-// Sp * C elements E (float, or uint16_t holding bfloat16 with --kv-dtype=bf16),
-// Sp = S rounded up to kKvTile positions. Within a part the heads lie apart, so
-// the positions one head reads are contiguous:
-//   keys   [H][Sp / kKvTile][D][kKvTile]: dimension d of 16 positions side by
-//          side, so a score for 16 keys is an FMA chain over d, one load per d;
-//   values [H][Sp][D].
+// Sp positions, Sp = S rounded up to kKvTile. Within a part the heads lie apart,
+// so the positions one head reads are contiguous: head h owns Sp * W elements E
+// (float, uint16_t bf16, or int8_t) from h * Sp * W, W = kv_head_width<E>(D),
+// in tiles of kKvTile positions, each tile kKvTile * W elements:
+//   keys:   [D][kKvTile]: dimension d of 16 positions side by side, so a score
+//           for 16 keys is an FMA chain over d, one load per d;
+//   values: [kKvTile][D];
+//   int8 only: then the 16 positions' float32 scales (x = scale * q), so
+//           W = D + 4 bytes.
 // include/gpt2c/abi.h documents the same layout for hosts.
 static const int64_t kKvTile = 16;  // GPT2C_KV_TILE_POSITIONS
 GPT2C_INLINE int64_t kv_padded(int64_t S) { return (S + kKvTile - 1) / kKvTile * kKvTile; }
+template <typename E>
+constexpr bool kv_scaled = sizeof(E) == 1;  // int8: each position of a head carries a scale
+// Elements one position of one head takes: D, plus its scale's 4 bytes for int8.
+template <typename E>
+GPT2C_INLINE int64_t kv_head_width(int64_t D) {
+    return kv_scaled<E> ? D + 4 : D;
+}
 // Where head h's keys (part 0) or values (part 1) of `layer` for `slot` start.
 template <typename E>
 GPT2C_INLINE E* kv_head(void* kv, int64_t slot, int64_t layer, int64_t part, int64_t n_layer, int64_t S, int64_t C,
                         int64_t h, int64_t D) {
-    const int64_t Sp = kv_padded(S);
-    return (E*)kv + ((slot * n_layer + layer) * 2 + part) * Sp * C + h * Sp * D;
+    const int64_t Sp = kv_padded(S), W = kv_head_width<E>(D);
+    return (E*)kv + (((slot * n_layer + layer) * 2 + part) * (C / D) + h) * Sp * W;
 }
-// Offset of (position s, dimension d) in a head's keys; of position s in its values.
+// Offset (in elements) of (position s, dimension d) in a head's keys; of position s in its values;
+// of position s's float32 scale (int8 only).
+template <typename E>
 GPT2C_INLINE int64_t kv_key_offset(int64_t s, int64_t d, int64_t D) {
-    return (s / kKvTile * D + d) * kKvTile + s % kKvTile;
+    return s / kKvTile * kKvTile * kv_head_width<E>(D) + d * kKvTile + s % kKvTile;
 }
-GPT2C_INLINE int64_t kv_value_offset(int64_t s, int64_t D) { return s * D; }
+template <typename E>
+GPT2C_INLINE int64_t kv_value_offset(int64_t s, int64_t D) {
+    return s / kKvTile * kKvTile * kv_head_width<E>(D) + s % kKvTile * D;
+}
+template <typename E>
+GPT2C_INLINE int64_t kv_scale_offset(int64_t s, int64_t D) {
+    return s / kKvTile * kKvTile * kv_head_width<E>(D) + kKvTile * D + s % kKvTile * 4;
+}

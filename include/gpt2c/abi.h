@@ -52,11 +52,14 @@ typedef struct gpt2c_prepare_args {
  * logit_rows[0..n_logits-1] to logits ([n_logits, vocab_size], row-major).
  *
  * kv_cache holds the slots one after another, each [n_layer][k|v] parts of
- * P * n_embd elements of metadata.kv_dtype (float32, or bfloat16 stored as
- * uint16_t), P = kv_positions rounded up to a multiple of GPT2C_KV_TILE_POSITIONS.
- * In a part, head h (D = n_embd / n_head wide) owns P * D elements from h * P * D:
- * keys in tiles [P / 16][D][16] (dimension d of 16 consecutive positions side
- * by side), values [P][D]. A host copies a sequence's prefix head by head. Requires 1 <= n_rows <= n_positions, 1 <= n_logits <= n_rows, logit
+ * P positions, P = kv_positions rounded up to a multiple of
+ * GPT2C_KV_TILE_POSITIONS (16). In a part, head h (D = n_embd / n_head wide)
+ * owns P * W elements of metadata.kv_dtype from h * P * W, in tiles of 16
+ * positions, each 16 * W elements: keys [D][16] (dimension d of the 16
+ * positions side by side), values [16][D]. For float32 and bfloat16 (stored as
+ * uint16_t) W = D; for int8, W = D + 4 bytes: after the 16 positions' int8
+ * elements come their 16 float32 scales (element = scale * byte). A host
+ * copies a sequence's prefix head by head, in whole tiles. Requires 1 <= n_rows <= n_positions, 1 <= n_logits <= n_rows, logit
  * rows in 0..n_rows-1, kv_positions <= n_positions, every position < kv_positions,
  * every token id < vocab_size, no (slot, position) twice, and every position
  * below positions[i] of slot slots[i] already stored (by an earlier call or an
@@ -87,7 +90,7 @@ typedef struct gpt2c_library {
      *        "weights": [{"name", "shape", "used_by_forward"}],
      *        "prepared": [{"name", "shape", "bytes", "used_by_forward",
      *                      "inputs": {"weights": [i...], "prepared": [j < p...]}}],
-     *        "arena_bytes", "kv_dtype" ("f32" or "bf16"),
+     *        "arena_bytes", "kv_dtype" ("f32", "bf16" or "int8"),
      *        "kv_cache_bytes" (one slot of n_positions), "pipeline"} */
     const char* metadata_json;
     void (*prepare)(const gpt2c_prepare_args* args);

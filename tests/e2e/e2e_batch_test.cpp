@@ -127,11 +127,12 @@ TEST_CASE("batched steps: each sequence's logits are exactly what it gets alone"
     }
 }
 
-TEST_CASE("batched steps: bf16, int8 and q4 libraries (with and without dot products) and a bf16 KV cache keep each sequence exact too", "[e2e][batch]") {
+TEST_CASE("batched steps: bf16, int8 and q4 libraries (with and without dot products) and bf16 and int8 KV caches keep each sequence exact too", "[e2e][batch]") {
     struct Variant {
         std::string dtype, features, kv_dtype;
     };
-    std::vector<Variant> variants = {{"bf16", "-avx512bf16", "f32"}, {"int8", "-avx512vnni,-avxvnni", "f32"}, {"f32", "", "bf16"}};
+    std::vector<Variant> variants = {{"bf16", "-avx512bf16", "f32"}, {"int8", "-avx512vnni,-avxvnni", "f32"},
+                                     {"f32", "", "bf16"}, {"int8", "", "int8"}};
     if (host_has_bf16_dot()) variants.push_back({"bf16", "", "f32"});
     if (host_has_int8_dot()) {
         variants.push_back({"int8", "", "f32"});
@@ -152,7 +153,8 @@ TEST_CASE("batched steps: bf16, int8 and q4 libraries (with and without dot prod
 TEST_CASE("slots: a copied prefix and a truncated slot continue exactly", "[e2e][batch]") {
     const std::string dir = kDataDir + "/models/m8_long_context_f32";
     const Reference ref = load_reference(dir);
-    const std::string kv_dtype = GENERATE(as<std::string>(), "f32", "bf16");  // copy_prefix copies bytes of either
+    // copy_prefix copies bytes of any, int8's scales with them.
+    const std::string kv_dtype = GENERATE(as<std::string>(), "f32", "bf16", "int8");
     INFO("KV " << kv_dtype);
     auto model = Model::load(compile(dir, 3, "f32", "", "", "", kv_dtype), dir, 2);
     const size_t V = size_t(model->config().vocab_size);
