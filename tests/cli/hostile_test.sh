@@ -463,7 +463,9 @@ meta_error kv-plus-one 'metadata kv_cache_bytes 16385 does not match its config 
 meta_error kv-negative 'metadata kv_cache_bytes -1 does not match' "m['kv_cache_bytes'] = -1"
 meta_error kv-dtype-bf16 'metadata kv_cache_bytes 16384 does not match its config and kv_dtype bf16 \(8192 expected\)' \
     "m['kv_dtype'] = 'bf16'"
-meta_error kv-dtype-other 'metadata kv_dtype "f16": expected "f32" or "bf16"' "m['kv_dtype'] = 'f16'"
+meta_error kv-dtype-int8 'metadata kv_cache_bytes 16384 does not match its config and kv_dtype int8 \([0-9]+ expected\)' \
+    "m['kv_dtype'] = 'int8'"
+meta_error kv-dtype-other 'metadata kv_dtype "f16": expected "f32", "bf16" or "int8"' "m['kv_dtype'] = 'f16'"
 meta_error config-invalid '\(embedded config\): key "n_head": expected a positive integer, found 0' "m['config']['n_head'] = 0"
 meta_error config-indivisible '\(embedded config\): key "n_embd" \(30\) is not divisible' "m['config']['n_embd'] = 30"
 meta_error config-string '\(embedded config\): expected a JSON object' "m['config'] = 'gpt2'"

@@ -30,7 +30,7 @@ std::filesystem::path scratch_dir();
 // e.g. "-avx512bf16"), or for another `target_cpu` (with that CPU's features and
 // `target_features`, e.g. x86-64-v3 with "+avxvnni"), or
 // for another architecture `target_triple` (then `target_features` stand alone), with
-// the KV cache in `kv_dtype` ("f32" or "bf16").
+// the KV cache in `kv_dtype` ("f32", "bf16" or "int8").
 std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype = "f32",
                     const std::string& target_features = "", const std::string& target_cpu = "",
                     const std::string& target_triple = "", const std::string& kv_dtype = "f32");
