@@ -163,13 +163,14 @@ TEST_CASE("aarch64 int8 and q4 libraries with dotprod compute what x86's integer
     }
 }
 
-TEST_CASE("an aarch64 library with a bf16 KV cache computes what x86 computes", "[aarch64]") {
+TEST_CASE("aarch64 libraries with bf16 and int8 KV caches compute what x86 computes", "[aarch64]") {
+    const std::string kv_dtype = GENERATE(as<std::string>(), "bf16", "int8");
     for (const std::string& dir : reference_models()) {
-        INFO(dir);
+        INFO(kv_dtype << " KV, " << dir);
         const Reference ref = load_reference(dir);
-        auto x86 = Model::load(compile(dir, 3, "f32", "", "", "", "bf16"), dir, 2);
+        auto x86 = Model::load(compile(dir, 3, "f32", "", "", "", kv_dtype), dir, 2);
         const std::vector<float> expected = prefill_logits(x86, ref.tokens);
-        const std::string lib = compile(dir, 3, "f32", "", "", kTriple, "bf16");
+        const std::string lib = compile(dir, 3, "f32", "", "", kTriple, kv_dtype);
         const std::vector<float> prefill = aarch64_logits(lib, dir, ref.tokens, false);
         CHECK(max_abs_diff(prefill, expected) / max_abs(expected) < ref.tolerance);
         CHECK(aarch64_logits(lib, dir, ref.tokens, true) == prefill);
