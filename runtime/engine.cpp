@@ -52,8 +52,13 @@ uint64_t Engine::submit(std::vector<int32_t> prompt, const GenerateOptions& opti
     {
         std::lock_guard lock(mutex_);
         if (closed_) throw EngineBusy("the engine takes no new requests: it is shutting down");
-        if (queue_.size() >= options_.max_queue)
-            throw EngineBusy(fmt::format("{} requests are already waiting for a slot (the queue's limit)", queue_.size()));
+        // Queued requests that free slots will take at the next step are not waiting for one: only
+        // those beyond the free slots count against max_queue. (Counting them refused a request that
+        // arrived together with another on an idle engine, and everything with max_queue = 0.)
+        const size_t free_slots = slots_.size() - active_count_;
+        if (queue_.size() >= options_.max_queue + free_slots)
+            throw EngineBusy(fmt::format("{} requests are already waiting for a slot (the queue's limit)",
+                                         queue_.size() - free_slots));
         s.id = next_id_++;
         queue_.push_back(std::move(s));
         stats_.queued = queue_.size();

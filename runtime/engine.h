@@ -36,7 +36,7 @@ struct EngineOptions {
     int n_slots = 4;            // sequences generating at once
     int64_t context = 0;        // positions per slot; 0: the model's n_positions
     int64_t max_step_rows = 0;  // rows per step, decode rows and prompt chunks; 0: 64 (at least n_slots)
-    size_t max_queue = 64;      // requests waiting for a slot; beyond it submit() refuses
+    size_t max_queue = 64;      // requests waiting for a slot (beyond the free ones); beyond it submit() refuses
 };
 
 // submit() when the queue is full, or after close().

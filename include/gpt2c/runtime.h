@@ -223,7 +223,7 @@ typedef struct gpt2c_engine_options {
     int32_t n_slots;          /* requests generating at once (default 4) */
     int32_t context_length;   /* positions per slot (0: the model's) */
     int32_t max_step_tokens;  /* rows per step (0: 64, at least n_slots) */
-    int32_t max_queue;        /* requests waiting for a slot; beyond it submit returns BUSY (default 64) */
+    int32_t max_queue;        /* requests waiting for a slot, beyond the free ones; beyond it submit returns BUSY (default 64) */
 } gpt2c_engine_options;
 
 void gpt2c_engine_options_defaults(gpt2c_engine_options* options);

@@ -200,13 +200,19 @@ TEST_CASE("engine: cancelled requests end at once and leave the others alone", "
     for (size_t i = 0; i + 1 < running.size(); ++i) CHECK(running[i] == expected0[i]);
 }
 
-TEST_CASE("engine: bad requests are refused, a full queue says busy", "[engine]") {
+// An engine over the example with 64 positions per slot, for the admission tests.
+static std::unique_ptr<Engine> small_engine(int n_slots, size_t max_queue) {
     Example& ex = example();
     EngineOptions options;
-    options.n_slots = 1;
-    options.max_queue = 2;
+    options.n_slots = n_slots;
+    options.max_queue = max_queue;
     options.context = 64;
-    Engine engine(ex.model, ex.tokenizer, ex.eos, options);
+    return std::make_unique<Engine>(ex.model, ex.tokenizer, ex.eos, options);
+}
+
+TEST_CASE("engine: bad requests are refused, a full queue says busy", "[engine]") {
+    auto owned = small_engine(1, 2);
+    Engine& engine = *owned;
     GenerateOptions o;
     o.max_new_tokens = 4;
     CHECK_THROWS_WITH(engine.submit(std::vector<int32_t>(64, 11), o, nullptr),
@@ -218,13 +224,32 @@ TEST_CASE("engine: bad requests are refused, a full queue says busy", "[engine]"
     bad = o;
     bad.sampling.top_p = 0;
     CHECK_THROWS_WITH(engine.submit({1}, bad, nullptr), Catch::Contains("top_p"));
+    // Before any step: the first request will take the free slot, the next two wait, the fourth is refused.
     engine.submit({1}, o, nullptr);
     engine.submit({2}, o, nullptr);
-    CHECK_THROWS_AS(engine.submit({3}, o, nullptr), EngineBusy);
+    engine.submit({3}, o, nullptr);
+    CHECK_THROWS_AS(engine.submit({4}, o, nullptr), EngineBusy);
     run_to_idle(engine);
     engine.close();
     CHECK_THROWS_AS(engine.submit({3}, o, nullptr), EngineBusy);
-    CHECK(engine.stats().generated_tokens == 8);
+    CHECK(engine.stats().generated_tokens == 12);
+}
+
+TEST_CASE("engine: with no queue, each free slot still takes a request", "[engine]") {
+    auto owned = small_engine(2, 0);
+    Engine& engine = *owned;
+    GenerateOptions o;
+    o.max_new_tokens = 4;
+    engine.submit({1}, o, nullptr);
+    engine.submit({2}, o, nullptr);
+    CHECK_THROWS_AS(engine.submit({3}, o, nullptr), EngineBusy);
+    engine.step(std::chrono::milliseconds(0));  // both take their slots; still none free
+    CHECK(engine.stats().active == 2);
+    CHECK_THROWS_AS(engine.submit({3}, o, nullptr), EngineBusy);
+    run_to_idle(engine);
+    engine.submit({3}, o, nullptr);  // free again
+    run_to_idle(engine);
+    CHECK(engine.stats().generated_tokens == 12);
 }
 
 TEST_CASE("conversation: each turn continues exactly as a fresh generation over the same tokens", "[engine]") {
