@@ -275,7 +275,8 @@ int main(int argc, char** argv) {
             gpt2c::api::EngineOptions tiny = engine_options;
             tiny.max_queue = 1;
             gpt2c::api::Engine full(model, tiny);
-            full.submit(prompt_ids, options, nullptr);
+            // Free slots take their requests at the next step: n_slots + max_queue are accepted.
+            for (int k = 0; k < tiny.n_slots + int(tiny.max_queue); ++k) full.submit(prompt_ids, options, nullptr);
             try {
                 full.submit(prompt_ids, options, nullptr);
                 EXPECT(!"a submit past the queue's limit did not throw");
