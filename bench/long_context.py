@@ -22,7 +22,7 @@ import statistics
 import subprocess
 
 import bench_common
-from run_bench import measure_bandwidth, prefill_flops_per_token, run_json, weight_bytes_per_token
+from run_bench import measure_bandwidth, prefill_flops_per_token, run_json
 
 
 def bench(gpt2c, lib, model, args, prompt, gen, repeats=1):
@@ -57,7 +57,9 @@ def main():
     for _ in range(args.repeats):  # alternate, so drift hits every library alike
         for _, _, lib in libs:
             r = runs[lib]
-            r["short"].append(bench(gpt2c, lib, args.model, args, args.short, args.gen)["decode_ms_per_token"])
+            short = bench(gpt2c, lib, args.model, args, args.short, args.gen)
+            r["short"].append(short["decode_ms_per_token"])
+            r["weight_bytes"], r["kv_bytes_per_position"] = short["decode_weight_bytes"], short["kv_bytes_per_position"]
             r["bandwidth"].append(measure_bandwidth(args))
             r["long"].append(bench(gpt2c, lib, args.model, args, args.long, args.gen)["decode_ms_per_token"])
             # 3 prefills in one session (its median): the first in a fresh session also maps in its KV cache.
@@ -73,9 +75,8 @@ def main():
         r = runs[lib]
         short, long_, rate = (statistics.median(r[k]) for k in ("short", "long", "prefill"))
         bandwidth = statistics.median(r["bandwidth"])
-        meta = json.load(open(lib[:-3] + ".json"))  # the cache's bytes per position, whatever its dtype
-        kv_bytes = meta["kv_cache_bytes"] // cfg["n_positions"] * (args.long + args.gen // 2)
-        step_bytes = weight_bytes_per_token(lib[:-3] + ".json") + kv_bytes
+        kv_bytes = r["kv_bytes_per_position"] * (args.long + args.gen // 2)  # whatever the cache's dtype
+        step_bytes = r["weight_bytes"] + kv_bytes
         roofline = step_bytes / bandwidth / 1e6
         gflops = rate * flops / 1e9
         used = bench_common.peak_used(peak, dots[lib], dtype)

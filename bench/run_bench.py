@@ -39,23 +39,6 @@ def run_json(cmd, env=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def weight_bytes_per_token(lib_json):
-    """Bytes decode streams per token: every prepared tensor forward reads, plus raw ones it reads."""
-    meta = json.load(open(lib_json))
-    total = 0
-    for t in meta["prepared"]:
-        if t.get("used_by_forward", True):
-            total += t["bytes"]
-    for t in meta["weights"]:
-        # The embedding tables are read one row per token, not whole.
-        if t.get("used_by_forward", True) and t["name"] not in ("wte.weight", "wpe.weight"):
-            n = 1
-            for d in t["shape"]:
-                n *= d
-            total += 4 * n
-    return total
-
-
 def prefill_flops_per_token(cfg, prompt_tokens):
     """Multiply-adds x 2 per prompt token: the projections, the LM head at every position, and
     causal attention (QK and PV over (T+1)/2 keys on average)."""
@@ -108,7 +91,8 @@ def measure_shape(args, gpt2c, shape, bench_args):
         r["dtype"] = dtype
         r["engine"] = f"gpt2c {dtype}" + (f" ({r['dot']} dot)" if r["dot"] else "")
         r["shape"] = shape
-        r["roofline_ms"] = weight_bytes_per_token(lib[:-3] + ".json") / bandwidth / 1e6
+        # gpt2c bench counts the weight bytes a decode step reads (CompiledLibrary::decode_weight_bytes).
+        r["roofline_ms"] = r["decode_weight_bytes"] / bandwidth / 1e6
         rows.append(r)
     return model, rows
 

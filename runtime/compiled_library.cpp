@@ -267,6 +267,23 @@ int64_t TensorSpec::numel() const {
     return n;
 }
 
+int64_t CompiledLibrary::decode_weight_bytes() const {
+    // A tied LM head reads wte whole unless a prepared (packed) copy stands in for it.
+    bool wte_prepared = false;
+    int64_t total = 0;
+    for (const TensorSpec& t : prepared_) {
+        if (!t.used_by_forward) continue;
+        total += t.bytes;
+        for (int64_t i : t.raw_inputs) wte_prepared |= weights_[size_t(i)].name == "wte.weight";
+    }
+    for (const TensorSpec& t : weights_) {  // raw tensors forward reads as they are
+        if (!t.used_by_forward || t.name == "wpe.weight") continue;
+        if (t.name == "wte.weight" && (wte_prepared || !config_.tie_word_embeddings)) continue;
+        total += t.bytes;
+    }
+    return total;
+}
+
 CompiledLibrary CompiledLibrary::open(const std::string& path) {
     CompiledLibrary lib;
     lib.path_ = path;

@@ -41,6 +41,10 @@ public:
     const std::vector<TensorSpec>& weights() const { return weights_; }
     const std::vector<TensorSpec>& prepared() const { return prepared_; }
     int64_t arena_bytes() const { return arena_bytes_; }
+    // The weight bytes one decode step reads: every tensor forward uses, prepared or raw, whole,
+    // but the embedding tables, of which it reads a row. What bounds decode speed from below
+    // (bytes / memory bandwidth), before the KV cache's share.
+    int64_t decode_weight_bytes() const;
     // One slot of n_positions: [n_layer][k|v][n_positions] of every head, in kv_dtype() ("f32", "bf16",
     // or "int8" with a float32 scale per position of each head): support/kv_layout.h, gpt2c/abi.h.
     int64_t kv_cache_bytes() const { return kv_cache_bytes_; }

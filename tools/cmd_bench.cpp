@@ -237,6 +237,14 @@ int cmd_bench(int argc, char** argv) {
         result["decode_tok_s"] = batched.decode_tok_s;
         result["decode_ms_per_step"] = batched.decode_ms_per_step;
     }
+    // What a decode step reads: the weights, and the KV cache of the mean context of the decode run.
+    const int64_t weight_bytes = model->library().decode_weight_bytes();
+    const int64_t kv_bytes_per_position = model->library().kv_cache_bytes() / config.n_positions;
+    const int64_t decode_kv_bytes = kv_bytes_per_position * (prompt_tokens + gen / 2);
+    result["decode_weight_bytes"] = weight_bytes;
+    result["kv_bytes_per_position"] = kv_bytes_per_position;
+    if (!decode_ms.empty())
+        result["decode_gb_s"] = double(weight_bytes + decode_kv_bytes) / (result["decode_ms_per_token"].get<double>() * 1e6);
     if (double c = recorded_compile_seconds(lib); c >= 0) result["compile_s"] = c;
     if (args.has("--json")) {
         std::cout << result.dump() << "\n";
@@ -250,6 +258,11 @@ int cmd_bench(int argc, char** argv) {
         std::cout << fmt::format("decode       {:.2f} ms/token median ({:.2f} .. {:.2f}), {} tokens after the prompt\n",
                                  result["decode_ms_per_token"].get<double>(), result["decode_ms_spread"][0].get<double>(),
                                  result["decode_ms_spread"][1].get<double>(), gen);
+    if (!decode_ms.empty())
+        std::cout << fmt::format("             reads {:.1f} MB of weights and {:.1f} MB of KV cache a step (mean context {}): "
+                                 "{:.1f} GB/s at the median\n",
+                                 double(weight_bytes) / 1e6, double(decode_kv_bytes) / 1e6, prompt_tokens + gen / 2,
+                                 result["decode_gb_s"].get<double>());
     std::cout << fmt::format("first token  {:.1f} ms median of {} fresh sessions (the first after loading: {:.1f} ms), "
                              "{} tokens, last-position logits; creating the session: {:.1f} ms\n",
                              median(ttft_ms), repeats, ttft_ms.front(), prompt_tokens, median(session_ms));

@@ -233,3 +233,28 @@ TEST_CASE("int8 and q4 libraries for AVX-VNNI (no AVX-512) compute what the AVX5
         }
     }
 }
+
+TEST_CASE("decode_weight_bytes counts the weights one decode step reads", "[e2e]") {
+    // -O0 prepares nothing: forward reads every raw tensor whole, the tied LM head reads wte,
+    // and of wpe only a row.
+    const CompiledLibrary raw = CompiledLibrary::open(compile(kExampleDir, 0));
+    int64_t all = 0, wpe = 0;
+    for (const TensorSpec& t : raw.weights()) {
+        all += t.numel() * 4;
+        if (t.name == "wpe.weight") wpe = t.numel() * 4;
+    }
+    REQUIRE(raw.prepared().empty());
+    CHECK(raw.decode_weight_bytes() == all - wpe);
+    // -O3 reads packed copies (the layer norms folded into them, panels padded) and a row of wte.
+    const int64_t f32 = CompiledLibrary::open(compile(kExampleDir, 3)).decode_weight_bytes();
+    CHECK(f32 > (all - wpe) * 9 / 10);
+    CHECK(f32 < (all - wpe) * 11 / 10);
+    // A byte per weight and a float32 scale per column; half a byte and a bf16 scale per 32.
+    const int64_t int8 = CompiledLibrary::open(compile(kExampleDir, 3, "int8")).decode_weight_bytes();
+    const int64_t q4 = CompiledLibrary::open(compile(kExampleDir, 3, "q4")).decode_weight_bytes();
+    WARN("example model decode reads " << f32 << " bytes of f32 weights, " << int8 << " int8, " << q4 << " q4");
+    CHECK(double(int8) / double(f32) > 0.25);
+    CHECK(double(int8) / double(f32) < 0.3);
+    CHECK(double(q4) / double(f32) > 0.125 + 1.0 / 64);
+    CHECK(double(q4) / double(f32) < 0.2);
+}
