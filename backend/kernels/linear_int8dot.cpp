@@ -25,6 +25,7 @@ struct Zmm {
     static void store_f(float* p, F v) { _mm512_storeu_ps(p, v); }
     static I set1(int32_t v) { return _mm512_set1_epi32(v); }
     static const int32_t kInt8Offset = 128;  // vpdpbusd takes the stored bytes as they are
+    static const int kQ4Rows = 4;             // 32 zmm registers
     static I int8_weights(I raw) { return raw; }
     // acc + the sums of 4 products of unsigned bytes u and signed bytes s, per 32-bit lane.
     static I dot(I acc, I u, I s) { return _mm512_dpbusd_epi32(acc, u, s); }
@@ -65,6 +66,7 @@ struct Ymm2 {
     }
     static I set1(int32_t v) { return {_mm256_set1_epi32(v), _mm256_set1_epi32(v)}; }
     static const int32_t kInt8Offset = 128;
+    static const int kQ4Rows = 2;  // 16 ymm registers, two per 16 lanes
     static I int8_weights(I raw) { return raw; }
     static I dot(I acc, I u, I s) { return {_mm256_dpbusd_avx_epi32(acc.lo, u.lo, s.lo), _mm256_dpbusd_avx_epi32(acc.hi, u.hi, s.hi)}; }
     static I low_nibbles(I v) {
