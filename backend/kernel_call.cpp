@@ -87,12 +87,16 @@ KernelCall describe_kernel_call(const ir::Module& m, int index, const passes::Ta
                      I(e.residual)}};
         if (ir::is_k_quad_panels(m, op(1))) {
             // AVX512_VNNI multiplies 16 columns per zmm register; AVX-VNNI (no AVX-512) in
-            // two ymm; AArch64 DotProd in four q registers.
-            if (target.int8_dot_bytes == 0)
+            // two ymm; AArch64 DotProd in four q registers. q4 without them: vpmaddubsw and
+            // vpmaddwd (AVX512BW in zmm, AVX2 in two ymm).
+            const bool q4 = welem == ir::ElemType::Q4;
+            const int bytes = q4 ? target.q4_dot_bytes : target.int8_dot_bytes;
+            if (bytes == 0)
                 fail("backend: %{} (linear) reads k-quad panels (integer dot products), but the target has none "
-                     "(AVX512_VNNI or AVX-VNNI on x86-64, dotprod on AArch64)", n.name);
-            const std::string width = target.int8_dot_bytes == 32 ? "_ymm" : target.int8_dot_bytes == 16 ? "_neon" : "";
-            return {(welem == ir::ElemType::Q4 ? "linear_q4dot" : "linear_int8dot") + width,
+                     "(AVX512_VNNI or AVX-VNNI on x86-64, or AVX2 for q4; dotprod on AArch64)", n.name);
+            const std::string madd = q4 && target.int8_dot_bytes == 0 ? "_madd" : "";
+            const std::string width = bytes == 32 ? "_ymm" : bytes == 16 ? "_neon" : "";
+            return {(q4 ? "linear_q4dot" : "linear_int8dot") + madd + width,
                     {op(0), op(1), bias, residual, index},
                     {dim(0, 0), I(d.k), I(d.n), I(nr), I(mr), I(kc), I(e.bias), I(activation_code(e.activation)),
                      I(e.residual)}};

@@ -90,10 +90,15 @@ passes::TargetInfo pass_target_info(const TargetSpec& target) {
         out.int8_dot_bytes = info->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512vnni") ? 64
                              : info->checkFeatures("+avx2,+fma,+avxvnni")                   ? 32
                                                                                              : 0;
+        out.q4_dot_bytes = out.int8_dot_bytes > 0                                    ? out.int8_dot_bytes
+                           : info->checkFeatures("+avx512f,+avx512bw,+avx512vl")     ? 64
+                           : info->checkFeatures("+avx2,+fma")                       ? 32
+                                                                                     : 0;
     } else {
         out.vector_bytes = 16;  // NEON; SVE's vector length is not known at compile time
         out.bf16_dot = false;  // the bf16 dot-product kernel is written for AVX512_BF16
         out.int8_dot_bytes = info->checkFeatures("+dotprod") ? 16 : 0;  // sdot (ARMv8.2 DotProd)
+        out.q4_dot_bytes = out.int8_dot_bytes;
     }
     return out;
 }

@@ -17,6 +17,10 @@ struct TargetInfo {
     // x86 vpdpbusd, AArch64 sdot) on registers of this many bytes: 64 with
     // AVX512_VNNI, 32 with AVX-VNNI, 16 with AArch64 DotProd, 0 without.
     int int8_dot_bytes = 0;
+    // The same for 4-bit weights, whose products of a nibble and an int8 fit
+    // 16 bits: int8_dot_bytes where the CPU has a dot product, else on x86-64
+    // vpmaddubsw + vpmaddwd (64 with AVX512BW, 32 with AVX2), else 0.
+    int q4_dot_bytes = 0;
 };
 
 struct PassContext {
@@ -28,6 +32,10 @@ struct PassContext {
     // int8 on a target with int8_dot quantizes each projection's input rows to
     // int8 and multiplies with the CPU's integer dot product (int32 accumulation).
     std::string weights_dtype = "f32";
+    // "native": bf16, int8 and q4 weights multiply with the dot products the
+    // target has (above); "float32": they widen to float32 and multiply float32
+    // inputs, whatever the target (--arithmetic).
+    std::string arithmetic = "native";
     // Element type of the KV cache: "f32" or "bf16" (kv-dtype pass).
     std::string kv_dtype = "f32";
 };

@@ -84,13 +84,15 @@ void run_prepack_weights(ir::Module& module, const PassContext& context) {
                       operands,
                       {{"w_layout", layout}, {"nr", nr}}};
         if (dtype != "f32") pack.attrs["dtype"] = dtype;
-        const bool k_pairs = dtype == "bf16" && context.target.bf16_dot;
+        const bool native = context.arithmetic == "native";
+        const bool k_pairs = native && dtype == "bf16" && context.target.bf16_dot;
         if (k_pairs) {
             pack.attrs["k_pairs"] = true;
             pack.type.dims[1] = ir::Dim::c(dims.k + dims.k % 2);
         }
         // int32 sums of K products of at most 255 * 127 cannot overflow up to K = 65536.
-        const bool k_quads = (dtype == "int8" || dtype == "q4") && context.target.int8_dot_bytes > 0 && dims.k <= 65536;
+        const int dot_bytes = dtype == "int8" ? context.target.int8_dot_bytes : dtype == "q4" ? context.target.q4_dot_bytes : 0;
+        const bool k_quads = native && dot_bytes > 0 && dims.k <= 65536;
         if (k_quads) {
             pack.attrs["k_quads"] = true;
             if (dtype == "int8") pack.type.dims[1] = ir::Dim::c(ir::k_quad_rows(dims.k) + ir::kInt8ScaleRows);

@@ -20,7 +20,11 @@ std::vector<OptionSpec> pipeline_option_specs() {
          "storage of packed projection weights: f32 (default), bf16 (on AVX512_BF16 targets multiplied with bf16 dot "
          "products, inputs rounded to bf16 too), int8 (per-channel scales), or q4 (4-bit, a bf16 scale per 32 rows and "
          "column: docs/Q4_WEIGHTS.md); int8 and q4 multiply with integer dot products on AVX512_VNNI or AVX-VNNI "
-         "targets (inputs quantized to int8 per row), in float32 elsewhere"},
+         "targets, q4 also on AVX2 (inputs quantized to int8 per row), in float32 elsewhere"},
+        {"--arithmetic", true,
+         "native (default): bf16, int8 and q4 weights multiply with the target's dot products, as --weights-dtype "
+         "says; float32: they widen to float32 and multiply float32 inputs on any target (slower, closest to the "
+         "checkpoint)"},
         {"--kv-dtype", true,
          "storage of the KV cache: f32 (default), bf16 (half the memory and the bytes long-context decode reads), "
          "or int8 (about a quarter: a float32 scale per position of each head); attention still computes in float32"},
@@ -53,6 +57,9 @@ PipelineChoice pipeline_from_args(const Args& args, int default_level) {
     if (choice.context.weights_dtype != "f32" && choice.context.weights_dtype != "bf16" &&
         choice.context.weights_dtype != "int8" && choice.context.weights_dtype != "q4")
         fail("--weights-dtype={}: expected f32, bf16, int8 or q4", choice.context.weights_dtype);
+    choice.context.arithmetic = args.get("--arithmetic").value_or("native");
+    if (choice.context.arithmetic != "native" && choice.context.arithmetic != "float32")
+        fail("--arithmetic={}: expected native or float32", choice.context.arithmetic);
     choice.context.kv_dtype = args.get("--kv-dtype").value_or("f32");
     if (choice.context.kv_dtype != "f32" && choice.context.kv_dtype != "bf16" && choice.context.kv_dtype != "int8")
         fail("--kv-dtype={}: expected f32, bf16 or int8", choice.context.kv_dtype);

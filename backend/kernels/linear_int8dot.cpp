@@ -4,7 +4,12 @@
 // zmm register (AVX512_VNNI: linear_int8dot, linear_q4dot) or two ymm
 // (AVX-VNNI, for CPUs without AVX-512: linear_int8dot_ymm, linear_q4dot_ymm).
 // vpdpbusd multiplies unsigned bytes by signed ones, which is why int8
-// weights are stored as w + 128. The pragma below lets clang accept both
+// weights are stored as w + 128. CPUs without either still multiply q4 in
+// integers (linear_q4dot_madd, AVX512BW; linear_q4dot_madd_ymm, AVX2):
+// vpmaddubsw sums pairs of nibble-times-int8 products into 16-bit lanes,
+// where a whole group fits (8 x 2 x 15 x 127 = 30480 < 32768, no
+// saturation), and vpmaddwd widens the group's sums to int32 once: the same
+// exact integers vpdpbusd gives, so the same logits bit for bit. The pragma below lets clang accept both
 // instruction sets; the backend references only the kernels the target has
 // (kernel_call.cpp) and drops the others before instruction selection.
 #include <immintrin.h>
@@ -25,6 +30,7 @@ struct Zmm {
     static void store_f(float* p, F v) { _mm512_storeu_ps(p, v); }
     static I set1(int32_t v) { return _mm512_set1_epi32(v); }
     static const int32_t kInt8Offset = 128;  // vpdpbusd takes the stored bytes as they are
+    static const bool kSums16 = false;
     static const int kQ4Rows = 4;             // 32 zmm registers
     static I int8_weights(I raw) { return raw; }
     // acc + the sums of 4 products of unsigned bytes u and signed bytes s, per 32-bit lane.
@@ -66,6 +72,7 @@ struct Ymm2 {
     }
     static I set1(int32_t v) { return {_mm256_set1_epi32(v), _mm256_set1_epi32(v)}; }
     static const int32_t kInt8Offset = 128;
+    static const bool kSums16 = false;
     static const int kQ4Rows = 2;  // 16 ymm registers, two per 16 lanes
     static I int8_weights(I raw) { return raw; }
     static I dot(I acc, I u, I s) { return {_mm256_dpbusd_avx_epi32(acc.lo, u.lo, s.lo), _mm256_dpbusd_avx_epi32(acc.hi, u.hi, s.hi)}; }
@@ -89,11 +96,34 @@ struct Ymm2 {
     }
 };
 
+// q4 lanes without vpdpbusd: a group's dots accumulate in 16-bit lanes
+// (kSums16: int8 weights would overflow them) and widen in add_scaled.
+struct ZmmMadd : Zmm {
+    static const bool kSums16 = true;
+    static I dot(I acc, I u, I s) { return _mm512_add_epi16(acc, _mm512_maddubs_epi16(u, s)); }
+    static F add_scaled(F acc, I sum16, I x_sum8, F d) {
+        return Zmm::add_scaled(acc, _mm512_madd_epi16(sum16, _mm512_set1_epi16(1)), x_sum8, d);
+    }
+};
+struct Ymm2Madd : Ymm2 {
+    static const bool kSums16 = true;
+    static I dot(I acc, I u, I s) {
+        return {_mm256_add_epi16(acc.lo, _mm256_maddubs_epi16(u.lo, s.lo)),
+                _mm256_add_epi16(acc.hi, _mm256_maddubs_epi16(u.hi, s.hi))};
+    }
+    static F add_scaled(F acc, I sum16, I x_sum8, F d) {
+        const __m256i ones = _mm256_set1_epi16(1);
+        return Ymm2::add_scaled(acc, {_mm256_madd_epi16(sum16.lo, ones), _mm256_madd_epi16(sum16.hi, ones)}, x_sum8, d);
+    }
+};
+
 // x: quantized rows [M, quant_row_bytes(K)] (quantize_rows).
 // *_int8dot: W int8 k-quad panels (K a multiple of 4); *_q4dot: W q4 k-quad panels.
 GPT2C_LINEAR_PANELS_KERNEL(linear_int8dot, Int8QuadPanels<Zmm>)
 GPT2C_LINEAR_PANELS_KERNEL(linear_q4dot, Q4QuadPanels<Zmm>)
 GPT2C_LINEAR_PANELS_KERNEL(linear_int8dot_ymm, Int8QuadPanels<Ymm2>)
 GPT2C_LINEAR_PANELS_KERNEL(linear_q4dot_ymm, Q4QuadPanels<Ymm2>)
+GPT2C_LINEAR_PANELS_KERNEL(linear_q4dot_madd, Q4QuadPanels<ZmmMadd>)
+GPT2C_LINEAR_PANELS_KERNEL(linear_q4dot_madd_ymm, Q4QuadPanels<Ymm2Madd>)
 
 #pragma clang attribute pop

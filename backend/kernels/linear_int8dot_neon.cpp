@@ -44,6 +44,7 @@ struct Neon4 {
         return {{d, d, d, d}};
     }
     static const int32_t kInt8Offset = 0;  // int8_weights() takes the + 128 back off
+    static const bool kSums16 = false;
     static const int kQ4Rows = 2;          // 32 q registers, four per 16 lanes
     static I int8_weights(I raw) {
         const uint8x16_t flip = vdupq_n_u8(0x80);

@@ -19,13 +19,16 @@
 //   zero, zero_f, set1(int32)    constants; set1 broadcasts x's 4 bytes
 //   load, load_f, store, store_f 64 bytes, unaligned
 //   dot(acc, w, x)               acc + per lane the sum of 4 byte products,
-//                                w: weight bytes (nibbles, or int8_weights(raw))
+//                                w: weight bytes (nibbles, or int8_weights(raw));
+//                                with kSums16 (q4 only) acc holds 16-bit sums of
+//                                2 products, which add_scaled widens
+//   kSums16                      whether dot() sums into 16-bit lanes
 //   int8_weights(raw)            stored int8 bytes (w + 128) as dot() takes them
 //   kInt8Offset                  what dot() sees added to each int8 weight (128 or 0)
 //   low_nibbles, high_nibbles    each byte's nibble as a byte in [0, 15]
 //   times8                       lanes * 8
 //   widen_bf16(p)                16 bf16 values as float32
-//   add_scaled(acc, sum, s8, d)  acc + d * float(sum - s8), fused
+//   add_scaled(acc, sum, s8, d)  acc + d * float(sum - s8), fused (sum: a group's dots)
 //   kQ4Rows                      rows per q4 prefill register block (2, or 4 with 32 registers)
 #pragma once
 
@@ -53,6 +56,7 @@ GPT2C_INLINE int32_t int32_at(const unsigned char* p) {
 // (K: a multiple of 4). The accumulators travel in float buffers as int32 bits.
 template <class V>
 struct Int8QuadPanels {
+    static_assert(!V::kSums16, "int8 products of 255 x 127 overflow 16-bit sums");
     typedef unsigned char Input;
     typedef typename V::I I;
     static const int64_t k_step = 4;

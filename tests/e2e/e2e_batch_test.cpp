@@ -132,6 +132,7 @@ TEST_CASE("batched steps: bf16, int8 and q4 libraries (with and without dot prod
         std::string dtype, features, kv_dtype;
     };
     std::vector<Variant> variants = {{"bf16", "-avx512bf16", "f32"}, {"int8", "-avx512vnni,-avxvnni", "f32"},
+                                     {"q4", "-avx512f,-avxvnni", "f32"},  // vpmaddubsw on AVX2
                                      {"f32", "", "bf16"}, {"int8", "", "int8"}};
     if (host_has_bf16_dot()) variants.push_back({"bf16", "", "f32"});
     if (host_has_int8_dot()) {

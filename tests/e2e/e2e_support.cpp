@@ -36,9 +36,9 @@ fs::path scratch_dir() {
 
 std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype,
                     const std::string& target_features, const std::string& target_cpu,
-                    const std::string& target_triple, const std::string& kv_dtype) {
+                    const std::string& target_triple, const std::string& kv_dtype, const std::string& arithmetic) {
     std::string name = fs::path(model_dir).filename().string();
-    std::string key = target_triple + "|" + target_cpu + "|" + target_features;
+    std::string key = target_triple + "|" + target_cpu + "|" + target_features + (arithmetic == "native" ? "" : "|" + arithmetic);
     std::string tag = key == "||" ? "" : "-" + std::to_string(std::hash<std::string>{}(key));
     std::string out =
         (scratch_dir() / (name + "-O" + std::to_string(level) + "-" + weights_dtype + (kv_dtype == "f32" ? "" : "-kv" + kv_dtype) +
@@ -56,6 +56,7 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
     passes::PassContext context;
     context.weights_dtype = weights_dtype;
     context.kv_dtype = kv_dtype;
+    context.arithmetic = arithmetic;
     context.target = backend::pass_target_info(
         backend::resolve_target(options.target_triple, options.target_cpu, options.target_features));
     passes::run_pipeline(module, passes::pipeline_for_level(level), context, {});
@@ -63,13 +64,20 @@ std::string compile(const std::string& model_dir, int level, const std::string& 
     return out;
 }
 
+std::string compile_float32_arithmetic(const std::string& model_dir, int level, const std::string& weights_dtype,
+                                       const std::string& target_features, const std::string& target_cpu,
+                                       const std::string& target_triple) {
+    return compile(model_dir, level, weights_dtype, target_features, target_cpu, target_triple, "f32", "float32");
+}
+
 bool host_has_bf16_dot() { return backend::pass_target_info(backend::resolve_target("", "", "")).bf16_dot; }
 bool host_has_int8_dot() { return host_int8_dot_bytes("") > 0; }
-int host_int8_dot_bytes(const std::string& features) {
+static passes::TargetInfo host_target_info(const std::string& features) {
     const std::string host = backend::resolve_target("", "", "").features;
-    return backend::pass_target_info(backend::resolve_target("", "", features.empty() ? host : host + "," + features))
-        .int8_dot_bytes;
+    return backend::pass_target_info(backend::resolve_target("", "", features.empty() ? host : host + "," + features));
 }
+int host_int8_dot_bytes(const std::string& features) { return host_target_info(features).int8_dot_bytes; }
+int host_q4_dot_bytes(const std::string& features) { return host_target_info(features).q4_dot_bytes; }
 
 double max_abs(const std::vector<float>& v) {
     double m = 0;

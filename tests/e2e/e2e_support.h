@@ -30,15 +30,23 @@ std::filesystem::path scratch_dir();
 // e.g. "-avx512bf16"), or for another `target_cpu` (with that CPU's features and
 // `target_features`, e.g. x86-64-v3 with "+avxvnni"), or
 // for another architecture `target_triple` (then `target_features` stand alone), with
-// the KV cache in `kv_dtype` ("f32", "bf16" or "int8").
+// the KV cache in `kv_dtype` ("f32", "bf16" or "int8"), and `arithmetic` ("native", or
+// "float32": bf16, int8 and q4 weights multiplied in float32 whatever the target has).
 std::string compile(const std::string& model_dir, int level, const std::string& weights_dtype = "f32",
                     const std::string& target_features = "", const std::string& target_cpu = "",
-                    const std::string& target_triple = "", const std::string& kv_dtype = "f32");
+                    const std::string& target_triple = "", const std::string& kv_dtype = "f32",
+                    const std::string& arithmetic = "native");
+// The same with float32 arithmetic for every weights dtype.
+std::string compile_float32_arithmetic(const std::string& model_dir, int level, const std::string& weights_dtype,
+                                       const std::string& target_features = "", const std::string& target_cpu = "",
+                                       const std::string& target_triple = "");
 
 bool host_has_bf16_dot();
 bool host_has_int8_dot();
 // The integer dot products' register width (64, 32 or 0 bytes) of this host with `features` appended.
 int host_int8_dot_bytes(const std::string& features);
+// The same for 4-bit weights (AVX2 and AVX512BW multiply them in integers too).
+int host_q4_dot_bytes(const std::string& features);
 
 double max_abs(const std::vector<float>& v);
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);

@@ -87,6 +87,7 @@ TEST_CASE("bf16, int8 and q4 weights stay close to float32 on the example model"
     struct Case {
         std::string dtype;
         std::string target_features;  // appended to the host's
+        std::string arithmetic;        // "native", or "float32" whatever the target has
         double max_relative_diff;
         double min_top1_agreement;
     };
@@ -95,17 +96,23 @@ TEST_CASE("bf16, int8 and q4 weights stay close to float32 on the example model"
     // q4 (4-bit, a scale per 32 rows): 0.200, top-1 agreement 301/322 (this small model has
     // little redundancy to absorb 4-bit noise); the same, bit for bit, without AVX-512.
     // With int8 dot products (inputs quantized to int8 too, a scale per row): int8 0.0358,
-    // top-1 321/322; q4 0.201, 301/322 (its 4-bit weights dominate).
-    std::vector<Case> cases = {Case{"bf16", "-avx512bf16", 0.015, 0.97}, Case{"int8", "-avx512vnni,-avxvnni", 0.04, 0.97},
-                               Case{"q4", "-avx512vnni,-avxvnni", 0.4, 0.87}, Case{"q4", "-avx512f,-avxvnni", 0.4, 0.87}};
-    if (host_has_bf16_dot()) cases.push_back(Case{"bf16", "", 0.025, 0.97});
+    // top-1 321/322; q4 0.201, 301/322 (its 4-bit weights dominate), the same with
+    // vpmaddubsw on CPUs without them (AVX512BW, or AVX2 alone).
+    std::vector<Case> cases = {Case{"bf16", "", "float32", 0.015, 0.97},
+                               Case{"int8", "", "float32", 0.04, 0.97},
+                               Case{"q4", "", "float32", 0.4, 0.87},
+                               Case{"q4", "-avx512f", "float32", 0.4, 0.87},
+                               Case{"q4", "-avx512vnni,-avxvnni", "native", 0.4, 0.87},
+                               Case{"q4", "-avx512f,-avxvnni", "native", 0.4, 0.87}};
+    if (host_has_bf16_dot()) cases.push_back(Case{"bf16", "", "native", 0.025, 0.97});
     if (host_has_int8_dot()) {
-        cases.push_back(Case{"int8", "", 0.07, 0.98});
-        cases.push_back(Case{"q4", "", 0.4, 0.87});
+        cases.push_back(Case{"int8", "", "native", 0.07, 0.98});
+        cases.push_back(Case{"q4", "", "native", 0.4, 0.87});
     }
     for (const Case& c : cases) {
-        INFO(c.dtype << " " << c.target_features);
-        auto model = Model::load(compile(kExampleDir, 3, c.dtype, c.target_features), kExampleDir, 2);
+        INFO(c.dtype << " " << c.target_features << " " << c.arithmetic);
+        auto model =
+            Model::load(compile(kExampleDir, 3, c.dtype, c.target_features, "", "", "f32", c.arithmetic), kExampleDir, 2);
         double worst = 0;
         size_t agree = 0, total = 0;
         for (const auto& item : ref) {
@@ -121,7 +128,7 @@ TEST_CASE("bf16, int8 and q4 weights stay close to float32 on the example model"
             }
         }
         double agreement = double(agree) / double(total);
-        WARN(c.dtype << (c.target_features.empty() ? "" : " (" + c.target_features + ")") << ": max |logit diff| / max |logit| = "
+        WARN(c.dtype << " " << c.arithmetic << (c.target_features.empty() ? "" : " (" + c.target_features + ")") << ": max |logit diff| / max |logit| = "
                      << worst << ", top-1 agreement with f32 = " << agreement << " over " << total << " positions");
         CHECK(worst < c.max_relative_diff);
         CHECK(agreement >= c.min_top1_agreement);
@@ -136,20 +143,27 @@ TEST_CASE("bf16, int8 and q4 weights stay close to float32 on the example model"
 // so bf16 k-pairs are padded), m10 a K (2900) deeper than one k block.
 TEST_CASE("bf16, int8 and q4 libraries: thread count changes nothing, decode agrees with prefill", "[e2e]") {
     // q4: K = 33 (m4) ends in a partial group of 32 rows; m10's K = 2900 spans several k blocks.
-    std::vector<std::pair<std::string, std::string>> variants = {
-        {"bf16", "-avx512bf16"}, {"int8", "-avx512vnni,-avxvnni"}, {"q4", "-avx512vnni,-avxvnni"}, {"q4", "-avx512f,-avxvnni"}};
-    if (host_has_bf16_dot()) variants.push_back({"bf16", ""});
+    struct Variant {
+        std::string dtype, features, arithmetic;
+    };
+    std::vector<Variant> variants = {{"bf16", "", "float32"},
+                                     {"int8", "", "float32"},
+                                     {"q4", "", "float32"},
+                                     {"q4", "-avx512f", "float32"},
+                                     {"q4", "-avx512vnni,-avxvnni", "native"},
+                                     {"q4", "-avx512f,-avxvnni", "native"}};
+    if (host_has_bf16_dot()) variants.push_back({"bf16", "", "native"});
     if (host_has_int8_dot()) {
-        variants.push_back({"int8", ""});
-        variants.push_back({"q4", ""});
+        variants.push_back({"int8", "", "native"});
+        variants.push_back({"q4", "", "native"});
     }
     for (const char* name :
          {"m8_long_context_f32", "m9_wide_head_f16", "m4_quick_gelu_f32_1head_noscale", "m10_deep_mlp_bf16"}) {
         const std::string dir = kDataDir + "/models/" + name;
         std::vector<int32_t> tokens = read_json(dir + "/reference.json")["tokens"].get<std::vector<int32_t>>();
-        for (const auto& [dtype, features] : variants) {
-            INFO(name << " " << dtype << " " << features);
-            const std::string lib = compile(dir, 3, dtype, features);
+        for (const auto& [dtype, features, arithmetic] : variants) {
+            INFO(name << " " << dtype << " " << features << " " << arithmetic);
+            const std::string lib = compile(dir, 3, dtype, features, "", "", "f32", arithmetic);
             auto one = Model::load(lib, dir, 1), two = Model::load(lib, dir, 2);
             std::vector<float> prefill = prefill_logits(one, tokens);
             CHECK(prefill_logits(two, tokens) == prefill);
@@ -231,6 +245,40 @@ TEST_CASE("int8 and q4 libraries for AVX-VNNI (no AVX-512) compute what the AVX5
             if (host_int8_dot_bytes("") == 64)
                 CHECK(prefill == prefill_logits(Model::load(compile(dir, 3, dtype), dir, 2), ref.tokens));
         }
+    }
+}
+
+// q4 on CPUs without vpdpbusd: vpmaddubsw and vpmaddwd (AVX2 in two ymm, AVX512BW in
+// a zmm) compute each group's exact int32 sums too, so such a library computes what
+// the VNNI library of the same register width computes, bit for bit, where this host
+// can run both; everywhere its decode equals its prefill, and it is not the float32
+// path (whose multiplies round differently). A portable x86-64-v3 q4 library (AVX2,
+// no VNNI) takes this path and runs on any AVX2 host.
+TEST_CASE("q4 libraries for CPUs without integer dot products multiply in integers too", "[e2e]") {
+    REQUIRE(host_q4_dot_bytes("-avx512f,-avxvnni,-avx512vnni") == 32);
+    const bool avx512bw = host_isa_features().count("avx512bw") > 0;
+    if (avx512bw) REQUIRE(host_q4_dot_bytes("-avx512vnni,-avxvnni") == 64);
+    for (const char* name : {"m8_long_context_f32", "m4_quick_gelu_f32_1head_noscale", "m10_deep_mlp_bf16"}) {
+        const std::string dir = kDataDir + "/models/" + name;
+        const Reference ref = load_reference(dir);
+        struct Pair {
+            std::string madd, vnni;  // features for the vpmaddubsw library and its VNNI twin
+            int width;
+        };
+        for (const Pair& p : {Pair{"-avx512f,-avxvnni", "-avx512f", 32}, Pair{"-avx512vnni,-avxvnni", "", 64}}) {
+            if (p.width == 64 && !avx512bw) continue;
+            INFO(name << " q4 with vpmaddubsw (" << p.madd << ")");
+            auto madd = Model::load(compile(dir, 3, "q4", p.madd), dir, 2);
+            const std::vector<float> prefill = prefill_logits(madd, ref.tokens);
+            CHECK(decode_logits(madd, ref.tokens) == prefill);
+            const std::vector<float> float32 =
+                prefill_logits(Model::load(compile_float32_arithmetic(dir, 3, "q4", p.madd), dir, 2), ref.tokens);
+            CHECK(float32 != prefill);
+            if (host_int8_dot_bytes(p.vnni) == p.width)
+                CHECK(prefill == prefill_logits(Model::load(compile(dir, 3, "q4", p.vnni), dir, 2), ref.tokens));
+        }
+        auto portable = Model::load(compile(dir, 3, "q4", "", "x86-64-v3"), dir, 2);
+        CHECK(decode_logits(portable, ref.tokens) == prefill_logits(portable, ref.tokens));
     }
 }
 
