@@ -5,7 +5,7 @@
 #include "backend/codegen.h"
 #include "backend/linker.h"
 #include "backend/metadata.h"
-#include "backend/object_emitter.h"
+#include "backend/parallel_codegen.h"
 #include "backend/target.h"
 #include "frontend/graph_builder.h"
 #include "ir/verifier.h"
@@ -25,6 +25,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 namespace gpt2c::backend {
 
@@ -62,7 +64,6 @@ CompileResult compile_library(const ir::Module& module, const CompileOptions& op
     ir::verify(module);
     BufferPlan plan = plan_buffers(module);
     TargetSpec target = resolve_target(options.target_triple, options.target_cpu, options.target_features);
-    std::unique_ptr<llvm::TargetMachine> machine = create_target_machine(target);
     CompileResult result;
     // Every feature the code may use, including those the CPU name implies
     // (--target-cpu=sapphirerapids alone means AVX-512 FP16 and AMX). The functions
@@ -78,22 +79,23 @@ CompileResult compile_library(const ir::Module& module, const CompileOptions& op
 
     llvm::LLVMContext context;
     std::unique_ptr<llvm::Module> llvm_module = generate_llvm_module(module, plan, effective, result.metadata_json, context);
-    optimize_module(*llvm_module, *machine, options.llvm_opt_level);
-    if (!options.emit_llvm.empty()) write_llvm_ir(*llvm_module, options.emit_llvm);
 
     // Everything is written to temporary files beside the outputs and renamed into place only
     // when all three exist: a failure anywhere leaves the previous LIB.so/.h/.json untouched
     // (or nothing, for a first compile) and no temporary files.
     result.header = with_extension(options.output, ".h");
     result.metadata = with_extension(options.output, ".json");
-    const std::string object = temporary_path_for(options.output) + ".o";
+    const std::string object_base = temporary_path_for(options.output);
+    std::vector<std::string> objects;
     const std::string library_tmp = temporary_path_for(options.output);
     const std::string header_tmp = temporary_path_for(result.header);
     const std::string metadata_tmp = temporary_path_for(result.metadata);
     try {
-        emit_object_file(*llvm_module, *machine, object);
-        link_shared_library(object, library_tmp, arch);
-        std::remove(object.c_str());
+        const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+        objects = optimize_and_emit(*llvm_module, target, options.llvm_opt_level, options.codegen_partitions, threads,
+                                    object_base, options.emit_llvm);
+        link_shared_library(objects, library_tmp, arch);
+        for (const std::string& object : objects) std::remove(object.c_str());
         write_file_atomically(header_tmp, header_text(module, plan));
         nlohmann::json sidecar = nlohmann::json::parse(result.metadata_json);
         sidecar["compile_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -109,7 +111,8 @@ CompileResult compile_library(const ir::Module& module, const CompileOptions& op
             if (std::rename(tmp->c_str(), path->c_str()) != 0)
                 fail("{}: cannot write the output: {}", *path, std::strerror(errno));
     } catch (...) {
-        for (const std::string* path : {&object, &library_tmp, &header_tmp, &metadata_tmp}) std::remove(path->c_str());
+        for (const std::string& object : objects) std::remove(object.c_str());
+        for (const std::string* path : {&library_tmp, &header_tmp, &metadata_tmp}) std::remove(path->c_str());
         throw;
     }
     result.library = options.output;

@@ -13,6 +13,9 @@ struct CompileOptions {
     std::string target_cpu;       // empty: the host CPU, or the target architecture's baseline
     std::string target_features;  // empty: the CPU's features
     int llvm_opt_level = 3;
+    // Parts the code is optimized and emitted in, in parallel (parallel_codegen.h);
+    // the output is the same for the same value on any machine.
+    int codegen_partitions = 4;
     std::string emit_llvm;        // when set, the optimized LLVM IR is written there
     std::string pipeline;         // the graph passes that ran, recorded in the metadata
 };

@@ -61,14 +61,15 @@ void run_linker(std::vector<std::string> argv_strings, const std::string& output
 
 }  // namespace
 
-void link_shared_library(const std::string& object_path, const std::string& output_path, CpuArch arch) {
+void link_shared_library(const std::vector<std::string>& objects, const std::string& output_path, CpuArch arch) {
     if (arch == build_arch()) {
         const char* env = std::getenv("GPT2C_CC");
         std::string driver = env && *env ? env : GPT2C_DEFAULT_LINKER_DRIVER;
         // -lm: the kernels call erff. The library exports only the query symbol.
-        run_linker({driver, "-shared", "-o", output_path, object_path, "-lm", "-Wl,-z,noexecstack", "-Wl,--as-needed",
-                    "-Wl,-O1"},
-                   output_path, "set GPT2C_CC to a C compiler");
+        std::vector<std::string> args = {driver, "-shared", "-o", output_path};
+        args.insert(args.end(), objects.begin(), objects.end());
+        for (const char* arg : {"-lm", "-Wl,-z,noexecstack", "-Wl,--as-needed", "-Wl,-O1"}) args.push_back(arg);
+        run_linker(args, output_path, "set GPT2C_CC to a C compiler");
         return;
     }
     // Another architecture: lld links for every target LLVM has, and needs no C library
@@ -76,9 +77,11 @@ void link_shared_library(const std::string& object_path, const std::string& outp
     // which always has libm loaded (libstdc++ needs it), dlopens the library.
     const char* env = std::getenv("GPT2C_LLD");
     std::string lld = env && *env ? env : GPT2C_DEFAULT_LLD;
-    run_linker({lld, "-shared", "-o", output_path, object_path, "-z", "noexecstack", "-z", "relro", "-z", "now",
-                "--hash-style=gnu", "--build-id", "-O1"},
-               output_path, "set GPT2C_LLD to LLVM's ld.lld");
+    std::vector<std::string> args = {lld, "-shared", "-o", output_path};
+    args.insert(args.end(), objects.begin(), objects.end());
+    for (const char* arg : {"-z", "noexecstack", "-z", "relro", "-z", "now", "--hash-style=gnu", "--build-id", "-O1"})
+        args.push_back(arg);
+    run_linker(args, output_path, "set GPT2C_LLD to LLVM's ld.lld");
 }
 
 }  // namespace gpt2c::backend

@@ -1,9 +1,10 @@
-// backend/linker.h - links an object file into a shared library.
+// backend/linker.h - links object files into a shared library.
 #pragma once
 
 #include "support/cpu_isa.h"
 
 #include <string>
+#include <vector>
 
 namespace gpt2c::backend {
 
@@ -11,6 +12,6 @@ namespace gpt2c::backend {
 // when set, else the C compiler gpt2c was built with); for another one LLVM's lld
 // ($GPT2C_LLD, else the ld.lld found at build time). Throws gpt2c::Error with the
 // linker's output when linking fails.
-void link_shared_library(const std::string& object_path, const std::string& output_path, CpuArch arch);
+void link_shared_library(const std::vector<std::string>& objects, const std::string& output_path, CpuArch arch);
 
 }  // namespace gpt2c::backend
