@@ -6,6 +6,7 @@
 #include "passes/pass_manager.h"
 #include "runtime/model.h"
 #include "tests/e2e/e2e_support.h"
+#include "tests/test_strings.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,7 @@
 #include <sstream>
 
 using namespace gpt2c;
+using gpt2c::testing::count_occurrences;
 using namespace gpt2c::e2e;
 
 namespace {
@@ -33,12 +35,6 @@ std::string compile_in_partitions(const std::string& dir, const std::string& wei
     options.codegen_partitions = partitions;
     options.emit_llvm = emit_llvm;
     return backend::compile_library(module, options).library;
-}
-
-size_t count(const std::string& text, const std::string& needle) {
-    size_t n = 0;
-    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-    return n;
 }
 
 }  // namespace
@@ -75,7 +71,7 @@ TEST_CASE("a library compiled in parallel partitions computes what one compiled 
     std::ifstream in(ll);
     std::stringstream text;
     text << in.rdbuf();
-    CHECK(count(text.str(), "define ptr @gpt2c_library_query(") == 1);
-    CHECK(count(text.str(), "@gpt2c_forward(ptr") == 1);
-    CHECK(count(text.str(), "@gpt2c_prepare(ptr") == 1);
+    CHECK(count_occurrences(text.str(), "define ptr @gpt2c_library_query(") == 1);
+    CHECK(count_occurrences(text.str(), "@gpt2c_forward(ptr") == 1);
+    CHECK(count_occurrences(text.str(), "@gpt2c_prepare(ptr") == 1);
 }

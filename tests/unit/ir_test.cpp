@@ -7,6 +7,7 @@
 #include "ir/verifier.h"
 #include "passes/pass_manager.h"
 #include "support/error.h"
+#include "tests/test_strings.h"
 
 #include <catch2/catch.hpp>
 
@@ -28,6 +29,7 @@ using gpt2c::ir::Module;
 using gpt2c::ir::Node;
 using gpt2c::ir::OpKind;
 using gpt2c::ir::TensorType;
+using gpt2c::testing::count_occurrences;
 
 namespace {
 
@@ -980,12 +982,6 @@ void require_well_formed_dot(const std::string& dot) {
     REQUIRE(dot[dot.size() - 2] == '}');
 }
 
-size_t count(const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-}
-
 }  // namespace
 
 TEST_CASE("ir dot: well formed, every node, every edge", "[ir][dot]") {
@@ -1006,7 +1002,7 @@ TEST_CASE("ir dot: well formed, every node, every edge", "[ir][dot]") {
                     ++n_edges;
                 }
             }
-            CHECK(count(dot, " -> ") == n_edges + 1);  // plus the result marker
+            CHECK(count_occurrences(dot, " -> ") == n_edges + 1);  // plus the result marker
             CHECK_THAT(dot, Contains("n" + std::to_string(m.result) + " -> result"));
             CHECK_THAT(dot, Contains("subgraph cluster_weights"));
         }
